@@ -1,0 +1,1 @@
+"""Toy data sets generated in code (nothing is downloaded)."""

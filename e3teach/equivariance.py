@@ -1,0 +1,424 @@
+r"""Equivariance checking: the tool learners use all course long.
+
+A function :math:`f` from features of type ``irreps_in`` to features of type ``irreps_out`` is
+equivariant under a group :math:`G` when, for every :math:`g \in G`,
+
+.. math::  f\big(x\, D_\text{in}(g)^\top\big) = f(x)\, D_\text{out}(g)^\top ,
+
+(features are row-stacked, so a group element acts as ``x @ D.T``). For a model on a point cloud
+the positions transform as vectors *and* may be translated, :math:`p \mapsto p R^\top + t`, while
+the features only rotate. We test a handful of random group elements in float64 and report the
+error per group element and per output irrep, so a failure says *where* and *for which symmetry*.
+
+``e3nn.util.test.equivariance_error`` does the core comparison too; we add the per-irrep breakdown,
+point-cloud models with optional features, readable verdicts and an HTML table. Our unit tests
+compare both on the same models.
+"""
+from __future__ import annotations
+
+import copy
+import html
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+from e3nn import o3
+
+from .env import default_dtype
+
+#: Groups we know how to sample, and which kinds of elements each contains.
+GROUPS = {
+    "SO3": ("rotation",),
+    "O3": ("rotation", "inversion", "improper rotation"),
+    "SE3": ("rotation", "translation", "rotation + translation"),
+    "E3": ("rotation", "inversion", "improper rotation", "translation", "improper rotation + translation"),
+}
+GROUP_NAMES = {"SO3": "SO(3)", "O3": "O(3)", "SE3": "SE(3)", "E3": "E(3)"}
+
+
+@dataclass
+class GroupElement:
+    """One element of E(3): ``p -> p @ matrix.T + translation`` (``matrix`` in O(3))."""
+
+    label: str
+    kind: str
+    matrix: torch.Tensor
+    translation: torch.Tensor | None = None
+
+    @property
+    def is_proper(self) -> bool:
+        return bool(torch.det(self.matrix) > 0)
+
+
+def random_rotation(generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+    """A uniformly random rotation matrix (Haar measure): a normalized Gaussian quaternion."""
+    q = torch.randn(4, generator=generator, dtype=dtype)
+    return o3.quaternion_to_matrix(q / q.norm())
+
+
+def group_elements(group: str = "O3", n_rotations: int = 3, *, seed: int = 0,
+                   dtype=torch.float64) -> list[GroupElement]:
+    """Sample test elements of ``group`` (``"SO3"``, ``"O3"``, ``"SE3"`` or ``"E3"``).
+
+    Uses its own random generator, so it does not disturb the notebook's random state.
+    """
+    group = _group_key(group)
+    gen = torch.Generator().manual_seed(seed)
+    eye = torch.eye(3, dtype=dtype)
+    kinds = GROUPS[group]
+    elements = []
+
+    def translation():
+        return 2.0 * torch.randn(3, generator=gen, dtype=dtype)
+
+    for i in range(n_rotations):
+        elements.append(GroupElement(f"rotation {i + 1}", "rotation", random_rotation(gen, dtype)))
+    if "inversion" in kinds:
+        elements.append(GroupElement("inversion", "inversion", -eye))
+    if "improper rotation" in kinds:
+        for i in range(n_rotations):
+            elements.append(GroupElement(f"improper rotation {i + 1}", "improper rotation",
+                                         -random_rotation(gen, dtype)))
+    if "translation" in kinds:
+        elements.append(GroupElement("translation", "translation", eye, translation()))
+    for kind in ("rotation + translation", "improper rotation + translation"):
+        if kind in kinds:
+            sign = -1.0 if kind.startswith("improper") else 1.0
+            elements.append(GroupElement(kind, kind, sign * random_rotation(gen, dtype), translation()))
+    return elements
+
+
+def _group_key(group: str) -> str:
+    key = group.upper().replace("(", "").replace(")", "").replace(" ", "")
+    if key not in GROUPS:
+        raise ValueError(f"unknown group {group!r}: use one of {', '.join(GROUPS)}")
+    return key
+
+
+def _as_irreps_list(irreps) -> list[o3.Irreps]:
+    if isinstance(irreps, (str, o3.Irreps)):
+        return [o3.Irreps(irreps)]
+    return [o3.Irreps(x) for x in irreps]
+
+
+@dataclass
+class EquivarianceReport:
+    """The result of an equivariance check.
+
+    ``errors[e, k]`` is the largest absolute deviation :math:`|f(g\\cdot x) - g\\cdot f(x)|` for
+    group element ``e`` on output irrep block ``k``. Printing gives a one-line verdict; in
+    JupyterLab it renders as a small table. ``bool(report)`` is ``True`` when it passed.
+    """
+
+    group: str
+    elements: list[str]
+    kinds: list[str]
+    irreps_labels: list[str]
+    errors: torch.Tensor
+    tolerance: float
+    output_scale: float
+    dtype: torch.dtype = torch.float64
+    notes: list[str] = field(default_factory=list)
+
+    # -- summary numbers -------------------------------------------------------------------
+    @property
+    def max_error(self) -> float:
+        return float(self.errors.max()) if self.errors.numel() else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.errors.numel() == 0 or self.max_error <= self.tolerance)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    @property
+    def worst(self) -> tuple[str, str]:
+        """(group element, output irrep) where the error is largest."""
+        flat = int(self.errors.argmax())
+        e, k = divmod(flat, self.errors.shape[1])
+        return self.elements[e], self.irreps_labels[k]
+
+    def errors_by_irrep(self) -> dict[str, float]:
+        return {label: float(self.errors[:, k].max()) for k, label in enumerate(self.irreps_labels)}
+
+    def errors_by_element(self) -> dict[str, float]:
+        return {label: float(self.errors[e].max()) for e, label in enumerate(self.elements)}
+
+    def errors_by_kind(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for kind, row in zip(self.kinds, self.errors):
+            out[kind] = max(out.get(kind, 0.0), float(row.max()))
+        return out
+
+    def passes(self, group: str) -> bool:
+        """Whether the elements belonging to a subgroup (e.g. ``"SO3"``) all passed."""
+        allowed = GROUPS[_group_key(group)]
+        rows = [e for e, kind in enumerate(self.kinds) if kind in allowed]
+        return bool(not rows or float(self.errors[rows].max()) <= self.tolerance)
+
+    def failing_irreps(self) -> list[str]:
+        return [label for label, err in self.errors_by_irrep().items() if err > self.tolerance]
+
+    # -- presentation ------------------------------------------------------------------------
+    def verdict(self) -> str:
+        name = GROUP_NAMES[self.group]
+        dtype = str(self.dtype).replace("torch.", "")
+        if self.ok:
+            return (f"✅ equivariant under {name}: max error {self.max_error:.1e} ≤ tolerance "
+                    f"{self.tolerance:.0e} over {len(self.elements)} group elements "
+                    f"({', '.join(dict.fromkeys(self.kinds))}; {dtype})")
+        element, irrep = self.worst
+        by_kind = self.errors_by_kind()
+        failing = [k for k, v in by_kind.items() if v > self.tolerance]
+        passing = [k for k, v in by_kind.items() if v <= self.tolerance]
+        text = (f"❌ NOT equivariant under {name}: max error {self.max_error:.2g} > tolerance "
+                f"{self.tolerance:.0e}, worst at '{element}' on output {irrep}; "
+                f"fails for: {', '.join(failing)}")
+        if passing:
+            text += f"; passes for: {', '.join(passing)}"
+        return text
+
+    def table(self) -> str:
+        """Errors per output irrep (rows) and kind of group element (columns), as text."""
+        kinds = list(dict.fromkeys(self.kinds))
+        head = ["output irrep"] + kinds
+        rows = []
+        for k, label in enumerate(self.irreps_labels):
+            row = [label]
+            for kind in kinds:
+                idx = [e for e, kd in enumerate(self.kinds) if kd == kind]
+                row.append(f"{float(self.errors[idx, k].max()):.1e}")
+            rows.append(row)
+        widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths))
+        return "\n".join([fmt(head)] + [fmt(r) for r in rows])
+
+    def __str__(self) -> str:
+        return self.verdict()
+
+    def __repr__(self) -> str:
+        return self.verdict()
+
+    def _repr_html_(self) -> str:
+        kinds = list(dict.fromkeys(self.kinds))
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in ["output irrep"] + kinds)
+        body = ""
+        for k, label in enumerate(self.irreps_labels):
+            cells = ""
+            for kind in kinds:
+                idx = [e for e, kd in enumerate(self.kinds) if kd == kind]
+                err = float(self.errors[idx, k].max())
+                colour = "#c8e6c9" if err <= self.tolerance else "#ffcdd2"
+                cells += f'<td style="background:{colour}">{err:.1e}</td>'
+            body += f"<tr><td><code>{html.escape(label)}</code></td>{cells}</tr>"
+        notes = "".join(f"<br><small>{html.escape(n)}</small>" for n in self.notes)
+        return (f"<p><b>{html.escape(self.verdict())}</b>{notes}</p>"
+                f"<table><tr>{head}</tr>{body}</table>")
+
+    def assert_ok(self) -> "EquivarianceReport":
+        """Raise ``AssertionError`` with the verdict and table unless the check passed."""
+        if not self.ok:
+            raise AssertionError(self.verdict() + "\n" + self.table())
+        return self
+
+
+def _irreps_labels(irreps_out: list[o3.Irreps], several: bool) -> list[str]:
+    labels = []
+    for n, irreps in enumerate(irreps_out):
+        prefix = f"output {n}: " if several else ""
+        for (mul, ir), sl in zip(irreps, irreps.slices()):
+            labels.append(f"{prefix}{mul}x{ir} [{sl.start}:{sl.stop}]")
+    return labels
+
+
+def _as_float(f, dtype):
+    """A copy of module ``f`` in ``dtype`` (checks run in float64); plain callables are used as they are.
+
+    Returns ``(function, built_in_lower_precision)``. The second is true for a module holding float32
+    tensors checked in float64: e3nn computes its constants (Clebsch–Gordan coefficients, ...) when a
+    module is built, in the default dtype, so converting a float32 module to float64 leaves them
+    float32-accurate (equivariance errors ~1e-7, however correct the model).
+    """
+    if isinstance(f, torch.nn.Module):
+        tensors = list(f.parameters()) + list(f.buffers())
+        lower = dtype == torch.float64 and any(t.dtype == torch.float32 for t in tensors)
+        return copy.deepcopy(f).to(dtype), lower
+    return f, False
+
+
+def _default_atol(dtype, built_in_float32: bool) -> float:
+    if dtype != torch.float64:
+        return 1e-4
+    return 1e-5 if built_in_float32 else 1e-10
+
+
+FLOAT32_MODULE_NOTE = ("this module was built in float32: e3nn computed its constants then, so they are only "
+                       "float32-accurate and the tolerance is 1e-5. Build it inside "
+                       "`with e3teach.default_dtype(torch.float64):` for a 1e-10 check.")
+
+
+def _call(f, args):
+    try:
+        out = f(*args)
+    except RuntimeError as exc:
+        text = str(exc)
+        if "dtype" in text or "scalar type" in text or "Double" in text or "Float" in text:
+            raise RuntimeError(
+                f"{text}\n\nThe check runs in float64. Pass the module itself (it is copied to "
+                "float64 for the check), build it after torch.set_default_dtype(torch.float64), or "
+                "check in float32: dtype=torch.float32, atol=1e-5.") from exc
+        raise
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def _check_outputs(outputs, irreps_out):
+    if len(outputs) != len(irreps_out):
+        raise ValueError(f"the function returned {len(outputs)} output(s) but irreps_out lists "
+                         f"{len(irreps_out)}: give one Irreps per output")
+    for n, (out, irreps) in enumerate(zip(outputs, irreps_out)):
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"output {n} is a {type(out).__name__}, expected a torch.Tensor")
+        if out.shape[-1] != irreps.dim:
+            raise ValueError(f"output {n} has shape {tuple(out.shape)}: its last axis should have "
+                             f"irreps_out.dim = {irreps.dim} components for '{irreps}'")
+
+
+def _compare(outputs_then_transform, outputs_of_transformed, irreps_out):
+    """Max abs error per irrep block, concatenated over outputs."""
+    errs = []
+    for a, b, irreps in zip(outputs_then_transform, outputs_of_transformed, irreps_out):
+        diff = (a.detach().to(torch.float64) - b.detach().to(torch.float64)).abs()
+        for sl in irreps.slices():
+            block = diff[..., sl]
+            errs.append(float(block.max()) if block.numel() else 0.0)
+    return errs
+
+
+def _report(group, elements, irreps_out, errors, reference_outputs, atol, dtype, notes):
+    scale = max([float(o.detach().abs().max()) for o in reference_outputs if o.numel()] + [0.0])
+    return EquivarianceReport(
+        group=group, elements=[e.label for e in elements], kinds=[e.kind for e in elements],
+        irreps_labels=_irreps_labels(irreps_out, len(irreps_out) > 1),
+        errors=torch.tensor(errors, dtype=torch.float64).reshape(len(elements), -1),
+        tolerance=atol * max(1.0, scale), output_scale=scale, dtype=dtype, notes=notes)
+
+
+def _check_equivariance_impl(f: Callable, irreps_in, irreps_out, inputs: Sequence[torch.Tensor] | torch.Tensor | None = None,
+                       *, group: str = "O3", n_rotations: int = 3, batch: int = 5, atol: float | None = None,
+                       dtype: torch.dtype = torch.float64, seed: int = 0) -> EquivarianceReport:
+    r"""Check :math:`f(x D_\text{in}(g)^\top) = f(x) D_\text{out}(g)^\top` on random group elements.
+
+    Args:
+        f: a function or ``torch.nn.Module`` taking one tensor per entry of ``irreps_in``.
+            A module is copied to ``dtype`` (float64 by default) for the check.
+        irreps_in: the input irreps (one, or a list for several arguments).
+        irreps_out: the output irreps (one, or a list if ``f`` returns a tuple).
+        inputs: the inputs to use; random features (``batch`` rows) when ``None``.
+        group: ``"SO3"`` (rotations) or ``"O3"`` (rotations and parity).
+        atol: tolerance on the absolute error, scaled by ``max(1, max|f(x)|)``; default 1e-10 in
+            float64 and 1e-4 in float32.
+    """
+    group = _group_key(group)
+    if group in ("SE3", "E3"):
+        raise ValueError("translations act on positions: use check_point_model for E(3)/SE(3)")
+    irreps_in, irreps_out = _as_irreps_list(irreps_in), _as_irreps_list(irreps_out)
+    gen = torch.Generator().manual_seed(seed + 1)
+    if inputs is None:
+        inputs = [torch.randn(batch, ir.dim, generator=gen, dtype=dtype) for ir in irreps_in]
+    elif isinstance(inputs, torch.Tensor):
+        inputs = [inputs]
+    inputs = [x.to(dtype) for x in inputs]
+    for n, (x, ir) in enumerate(zip(inputs, irreps_in)):
+        if x.shape[-1] != ir.dim:
+            raise ValueError(f"input {n} has shape {tuple(x.shape)} but '{ir}' has dimension {ir.dim}")
+    func, lower = _as_float(f, dtype)
+    notes = [FLOAT32_MODULE_NOTE] if lower and atol is None else []
+    atol = atol if atol is not None else _default_atol(dtype, lower)
+    reference = _call(func, inputs)
+    _check_outputs(reference, irreps_out)
+    elements = group_elements(group, n_rotations, seed=seed, dtype=dtype)
+    errors = []
+    for g in elements:
+        rotated_in = [x @ ir.D_from_matrix(g.matrix).to(dtype).T for x, ir in zip(inputs, irreps_in)]
+        out_of_rotated = _call(func, rotated_in)
+        rotated_out = [y.detach().to(dtype) @ ir.D_from_matrix(g.matrix).to(dtype).T
+                       for y, ir in zip(reference, irreps_out)]
+        errors.append(_compare(rotated_out, out_of_rotated, irreps_out))
+    return _report(group, elements, irreps_out, errors, reference, atol, dtype, notes)
+
+
+def _check_point_model_impl(model: Callable, pos: torch.Tensor, features: torch.Tensor | None = None, *,
+                      irreps_out, irreps_in=None, group: str = "E3", n_rotations: int = 3,
+                      atol: float | None = None, dtype: torch.dtype = torch.float64,
+                      seed: int = 0) -> EquivarianceReport:
+    r"""Check a model on a point cloud: ``model(pos)`` or ``model(pos, features)``.
+
+    Each group element acts as :math:`p \mapsto p R^\top + t` on the positions (``t`` only for the
+    groups with translations, ``"E3"`` and ``"SE3"``) and as :math:`x \mapsto x D_\text{in}(R)^\top`
+    on the features; the outputs must transform as ``irreps_out`` (translations leave them
+    unchanged: they only see relative positions). Per-point and per-graph outputs both work: the
+    group acts on the last axis.
+    """
+    group = _group_key(group)
+    irreps_out = _as_irreps_list(irreps_out)
+    if not isinstance(pos, torch.Tensor) or pos.shape[-1] != 3:
+        raise ValueError(f"pos should be a tensor of shape (N, 3), got {getattr(pos, 'shape', type(pos))}")
+    pos = pos.to(dtype)
+    args = [pos]
+    if features is not None:
+        if irreps_in is None:
+            raise ValueError("features were given: say how they transform with irreps_in='...'")
+        irreps_in = o3.Irreps(irreps_in)
+        if features.shape[-1] != irreps_in.dim:
+            raise ValueError(f"features have shape {tuple(features.shape)} but '{irreps_in}' has "
+                             f"dimension {irreps_in.dim}")
+        args.append(features.to(dtype))
+    func, lower = _as_float(model, dtype)
+    notes = ["positions: p → p Rᵀ + t; features and outputs rotate with D(R)"]
+    if lower and atol is None:
+        notes.append(FLOAT32_MODULE_NOTE)
+    atol = atol if atol is not None else _default_atol(dtype, lower)
+    reference = _call(func, args)
+    _check_outputs(reference, irreps_out)
+    elements = group_elements(group, n_rotations, seed=seed, dtype=dtype)
+    errors = []
+    for g in elements:
+        moved = [pos @ g.matrix.T + (g.translation if g.translation is not None else 0.0)]
+        if features is not None:
+            moved.append(args[1] @ irreps_in.D_from_matrix(g.matrix).to(dtype).T)
+        out_of_moved = _call(func, moved)
+        moved_out = [y.detach().to(dtype) @ ir.D_from_matrix(g.matrix).to(dtype).T
+                     for y, ir in zip(reference, irreps_out)]
+        errors.append(_compare(moved_out, out_of_moved, irreps_out))
+    return _report(group, elements, irreps_out, errors, reference, atol, dtype, notes)
+
+
+def check_equivariance(f: Callable, irreps_in, irreps_out, inputs=None, *, group: str = "O3",
+                       n_rotations: int = 3, batch: int = 5, atol: float | None = None,
+                       dtype: torch.dtype = torch.float64, seed: int = 0) -> EquivarianceReport:
+    with default_dtype(dtype):
+        return _check_equivariance_impl(f, irreps_in, irreps_out, inputs, group=group,
+                                        n_rotations=n_rotations, batch=batch, atol=atol, dtype=dtype, seed=seed)
+
+
+def check_point_model(model: Callable, pos: torch.Tensor, features: torch.Tensor | None = None, *,
+                      irreps_out, irreps_in=None, group: str = "E3", n_rotations: int = 3,
+                      atol: float | None = None, dtype: torch.dtype = torch.float64,
+                      seed: int = 0) -> EquivarianceReport:
+    with default_dtype(dtype):
+        return _check_point_model_impl(model, pos, features, irreps_out=irreps_out, irreps_in=irreps_in,
+                                       group=group, n_rotations=n_rotations, atol=atol, dtype=dtype, seed=seed)
+
+
+check_equivariance.__doc__ = _check_equivariance_impl.__doc__
+check_point_model.__doc__ = _check_point_model_impl.__doc__
+
+
+def equivariance_error(f: Callable, x: torch.Tensor, D_in: torch.Tensor, D_out: torch.Tensor) -> float:
+    """The bare definition for one group element: ``max |f(x @ D_in.T) - f(x) @ D_out.T|``."""
+    return float((f(x @ D_in.T) - f(x) @ D_out.T).abs().max())
+
+
+__all__ = ["GroupElement", "EquivarianceReport", "random_rotation", "group_elements",
+           "check_equivariance", "check_point_model", "equivariance_error"]

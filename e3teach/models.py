@@ -1,0 +1,215 @@
+r"""Small, readable reference models built from e3nn parts.
+
+- :class:`PointConvolution` — one equivariant point convolution: for every edge ``src → dst``
+
+  .. math:: m_{e} = \mathrm{TP}\big(x_\text{src},\ Y(\hat r_e);\ W(|r_e|)\big),\qquad
+            x'_\text{dst} = \frac{1}{\sqrt{n}} \sum_{e \to \text{dst}} m_e ,
+
+  with ``r_e = pos[dst] - pos[src]``, spherical harmonics :math:`Y`, tensor-product weights
+  :math:`W` produced by an MLP of a radial basis of :math:`|r_e|` (with a smooth cutoff, so an atom
+  crossing ``r_max`` changes nothing abruptly), and :math:`n` the typical number of neighbours.
+- :func:`gated_irreps` / :class:`GatedBlock` — a point convolution followed by an ``e3nn.nn.Gate``.
+- :class:`EquivariantPointNet` — a few gated blocks, pooled per graph: the network of lessons
+  01, 07–09 (and reused later).
+- :class:`PlainMLP` and :class:`SortedDistanceMLP` — the non-equivariant baseline and the
+  distance-only invariant model of lesson 01.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from e3nn import nn as enn
+from e3nn import o3
+from e3nn.math import soft_one_hot_linspace
+
+from .graph import radius_graph, scatter_sum
+
+
+class RadialBasis(torch.nn.Module):
+    r"""Embed a distance as ``num_basis`` smooth bumps on ``[0, r_max]`` times a smooth cutoff.
+
+    Uses ``e3nn.math.soft_one_hot_linspace`` (``basis="smooth_finite"``, zero with all derivatives
+    at both ends), scaled by :math:`\sqrt{\text{num\_basis}}` so its entries are of order one.
+    """
+
+    def __init__(self, r_max: float, num_basis: int = 10):
+        super().__init__()
+        self.r_max, self.num_basis = float(r_max), int(num_basis)
+
+    def forward(self, distance: torch.Tensor) -> torch.Tensor:
+        emb = soft_one_hot_linspace(distance, 0.0, self.r_max, self.num_basis,
+                                    basis="smooth_finite", cutoff=True)
+        return emb.mul(self.num_basis ** 0.5)
+
+
+class PointConvolution(torch.nn.Module):
+    """An equivariant point convolution (see the module docstring for the formula)."""
+
+    def __init__(self, irreps_in, irreps_out, *, lmax: int = 2, r_max: float = 1.5, num_basis: int = 10,
+                 radial_hidden: int = 16, num_neighbors: float = 3.0):
+        super().__init__()
+        self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
+        self.irreps_sh = o3.Irreps.spherical_harmonics(lmax)
+        self.num_neighbors = float(num_neighbors)
+        self.radial = RadialBasis(r_max, num_basis)
+        self.tp = o3.FullyConnectedTensorProduct(self.irreps_in, self.irreps_sh, self.irreps_out,
+                                                 shared_weights=False)
+        self.weights = enn.FullyConnectedNet([num_basis, radial_hidden, self.tp.weight_numel], torch.nn.functional.silu)
+
+    def forward(self, x: torch.Tensor, pos: torch.Tensor, edge_src: torch.Tensor, edge_dst: torch.Tensor) -> torch.Tensor:
+        edge_vec = pos[edge_dst] - pos[edge_src]
+        sh = o3.spherical_harmonics(self.irreps_sh, edge_vec, normalize=True, normalization="component")
+        weights = self.weights(self.radial(edge_vec.norm(dim=1)))
+        messages = self.tp(x[edge_src], sh, weights)
+        return scatter_sum(messages, edge_dst, x.shape[0]) / math.sqrt(self.num_neighbors)
+
+
+def tp_path_exists(irreps_in1, irreps_in2, ir_out) -> bool:
+    """Whether some ``ir1 ⊗ ir2`` of the inputs contains ``ir_out`` (selection rules)."""
+    ir_out = o3.Irrep(ir_out)
+    return any(ir_out in ir1 * ir2 for _, ir1 in o3.Irreps(irreps_in1) for _, ir2 in o3.Irreps(irreps_in2))
+
+
+def gated_irreps(irreps_hidden, irreps_in, irreps_sh):
+    """Split target hidden irreps into the (scalars, gates, gated) of an ``e3nn.nn.Gate``,
+    keeping only what a tensor product ``irreps_in ⊗ irreps_sh`` can produce."""
+    irreps_hidden = o3.Irreps(irreps_hidden)
+    scalars = o3.Irreps([(mul, ir) for mul, ir in irreps_hidden
+                         if ir.l == 0 and tp_path_exists(irreps_in, irreps_sh, ir)])
+    gated = o3.Irreps([(mul, ir) for mul, ir in irreps_hidden
+                       if ir.l > 0 and tp_path_exists(irreps_in, irreps_sh, ir)])
+    gate_ir = "0e" if tp_path_exists(irreps_in, irreps_sh, "0e") else "0o"
+    gates = o3.Irreps([(mul, gate_ir) for mul, _ in gated])
+    return scalars, gates, gated
+
+
+class GatedBlock(torch.nn.Module):
+    """Point convolution → ``e3nn.nn.Gate``.
+
+    Even scalars (0e) go through SiLU, odd scalars (0o) through tanh — an *odd* function, so a
+    pseudoscalar still flips sign under inversion — and every l > 0 irrep is multiplied by a
+    sigmoid of its own gate scalar (a rotation-invariant number, so the direction is untouched).
+    """
+
+    def __init__(self, irreps_in, irreps_hidden, **conv_kwargs):
+        super().__init__()
+        irreps_sh = o3.Irreps.spherical_harmonics(conv_kwargs.get("lmax", 2))
+        scalars, gates, gated = gated_irreps(irreps_hidden, irreps_in, irreps_sh)
+        act = {1: torch.nn.functional.silu, -1: torch.tanh}
+        self.gate = enn.Gate(scalars, [act[ir.p] for _, ir in scalars],
+                             gates, [torch.sigmoid if ir.p == 1 else torch.tanh for _, ir in gates], gated)
+        self.conv = PointConvolution(irreps_in, self.gate.irreps_in, **conv_kwargs)
+        self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), self.gate.irreps_out
+
+    def forward(self, x, pos, edge_src, edge_dst):
+        return self.gate(self.conv(x, pos, edge_src, edge_dst))
+
+
+class EquivariantPointNet(torch.nn.Module):
+    r"""A small E(3)-equivariant network on point clouds.
+
+    Node inputs are the constant scalar 1 (``"0e"``) unless ``irreps_node_in`` and node features
+    are given. ``layers`` gated blocks are followed by a final convolution to ``irreps_out``; the
+    outputs are summed over the nodes of each graph (``pool=True``) or returned per node.
+
+    Call as ``model(pos)`` for one cloud, or ``model(pos, batch=batch)`` for a batch.
+    """
+
+    def __init__(self, irreps_out, *, irreps_node_in="0e", irreps_hidden="8x0e + 8x0o + 4x1e + 4x1o + 2x2e + 2x2o",
+                 layers: int = 2, lmax: int = 2, r_max: float = 1.5, num_basis: int = 10, radial_hidden: int = 16,
+                 num_neighbors: float = 3.0, pool: bool = True):
+        super().__init__()
+        self.irreps_node_in, self.irreps_out = o3.Irreps(irreps_node_in), o3.Irreps(irreps_out)
+        self.r_max, self.pool = float(r_max), pool
+        conv_kwargs = dict(lmax=lmax, r_max=r_max, num_basis=num_basis, radial_hidden=radial_hidden,
+                           num_neighbors=num_neighbors)
+        blocks, irreps = [], self.irreps_node_in
+        for _ in range(layers):
+            block = GatedBlock(irreps, irreps_hidden, **conv_kwargs)
+            blocks.append(block)
+            irreps = block.irreps_out
+        self.blocks = torch.nn.ModuleList(blocks)
+        self.output = PointConvolution(irreps, self.irreps_out, **conv_kwargs)
+
+    def forward(self, pos: torch.Tensor, node_features: torch.Tensor | None = None,
+                batch: torch.Tensor | None = None) -> torch.Tensor:
+        if batch is None:
+            batch = torch.zeros(pos.shape[0], dtype=torch.long, device=pos.device)
+        if node_features is None:
+            node_features = pos.new_ones(pos.shape[0], self.irreps_node_in.dim)
+        edge_src, edge_dst = radius_graph(pos, self.r_max, batch)
+        x = node_features
+        for block in self.blocks:
+            x = block(x, pos, edge_src, edge_dst)
+        x = self.output(x, pos, edge_src, edge_dst)
+        if not self.pool:
+            return x
+        return scatter_sum(x, batch, int(batch.max()) + 1 if batch.numel() else 0)
+
+
+class PlainMLP(torch.nn.Module):
+    """The non-equivariant baseline: an MLP on the flattened (centred) coordinates."""
+
+    def __init__(self, n_points: int, n_classes: int, hidden: int = 64):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(3 * n_points, hidden), torch.nn.SiLU(),
+            torch.nn.Linear(hidden, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, n_classes))
+
+    def forward(self, pos: torch.Tensor) -> torch.Tensor:
+        return self.net(pos - pos.mean(dim=-2, keepdim=True))
+
+
+def sorted_distances(pos: torch.Tensor) -> torch.Tensor:
+    """The sorted list of pairwise distances of each cloud ((B, n, 3) → (B, n(n-1)/2)).
+
+    Invariant under rotations, translations, reflections *and* permutations — and therefore blind
+    to chirality: a shape and its mirror image have the same distances.
+    """
+    i, j = torch.triu_indices(pos.shape[-2], pos.shape[-2], offset=1)
+    return (pos[..., i, :] - pos[..., j, :]).norm(dim=-1).sort(dim=-1).values
+
+
+class SortedDistanceMLP(torch.nn.Module):
+    """An invariant model: an MLP on :func:`sorted_distances`."""
+
+    def __init__(self, n_points: int, n_classes: int, hidden: int = 64):
+        super().__init__()
+        n_pairs = n_points * (n_points - 1) // 2
+        self.net = torch.nn.Sequential(torch.nn.Linear(n_pairs, hidden), torch.nn.SiLU(),
+                                       torch.nn.Linear(hidden, n_classes))
+
+    def forward(self, pos: torch.Tensor) -> torch.Tensor:
+        return self.net(sorted_distances(pos))
+
+
+__all__ = ["RadialBasis", "PointConvolution", "tp_path_exists", "gated_irreps", "GatedBlock",
+           "EquivariantPointNet", "PlainMLP", "sorted_distances", "SortedDistanceMLP", "MLPEnsemble"]
+
+
+class MLPEnsemble(torch.nn.Module):
+    r"""``n_models`` independent MLPs evaluated at once with batched matrix products.
+
+    Input (M, B, n_in) → output (M, B, n_out); model ``m`` only sees ``x[m]``. Training all of them
+    on the sum of their losses is the same as training each on its own (gradients do not mix,
+    and Adam's update is per parameter), only much faster for tiny networks: lesson 01 trains one
+    MLP per (number of copies, seed) this way. Initialised like ``torch.nn.Linear``.
+    """
+
+    def __init__(self, n_models: int, n_in: int, n_out: int, hidden: int = 128, layers: int = 2):
+        super().__init__()
+        sizes = [n_in] + [hidden] * layers + [n_out]
+        self.weights = torch.nn.ParameterList()
+        self.biases = torch.nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            bound = 1.0 / math.sqrt(fan_in)
+            self.weights.append(torch.nn.Parameter(torch.empty(n_models, fan_in, fan_out).uniform_(-bound, bound)))
+            self.biases.append(torch.nn.Parameter(torch.empty(n_models, 1, fan_out).uniform_(-bound, bound)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            if k < len(self.weights) - 1:
+                x = torch.nn.functional.silu(x)
+        return x

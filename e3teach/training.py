@@ -1,0 +1,62 @@
+"""Training loops shared by lessons (tetris appears in lessons 01 and 09 and in the tests)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from .data import tetris as tetris_data
+from .graph import batch_point_clouds
+from .models import EquivariantPointNet
+
+
+@dataclass
+class TrainingRun:
+    """What a training run did: the model, the loss per step, steps and seconds to reach the goal."""
+
+    model: torch.nn.Module
+    losses: list = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    reached_goal: bool = False
+
+
+def predict_tetris(model: torch.nn.Module, pieces: tetris_data.TetrisSet) -> torch.Tensor:
+    """Run ``model`` on a batch of pieces and return its ``0o + 6x0e`` outputs, shape (B, 7)."""
+    batch = batch_point_clouds(pieces.pos)
+    return model(batch.pos, batch=batch.batch)
+
+
+def tetris_accuracy(model: torch.nn.Module, pieces: tetris_data.TetrisSet) -> float:
+    """Fraction of pieces whose nearest label vector is their true shape."""
+    with torch.no_grad():
+        predicted = tetris_data.decode(predict_tetris(model, pieces))
+    return float((predicted == pieces.shape).float().mean())
+
+
+def train_tetris(train: tetris_data.TetrisSet, *, seed: int = 0, max_steps: int = 500, lr: float = 1e-2,
+                 loss_goal: float = 0.01, model: torch.nn.Module | None = None, **model_kwargs) -> TrainingRun:
+    """Train an :class:`EquivariantPointNet` to the ``0o + 6x0e`` labels of ``train`` (mean squared error).
+
+    Stops when every training piece is classified correctly *and* the loss is below ``loss_goal``,
+    or after ``max_steps`` full-batch Adam steps.
+    """
+    torch.manual_seed(seed)
+    model = model if model is not None else EquivariantPointNet(tetris_data.LABEL_IRREPS, **model_kwargs)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    batch = batch_point_clouds(train.pos)
+    run = TrainingRun(model)
+    start = time.perf_counter()
+    for step in range(1, max_steps + 1):
+        out = model(batch.pos, batch=batch.batch)
+        loss = (out - train.label).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        run.losses.append(float(loss.detach()))
+        if float(loss.detach()) < loss_goal and bool((tetris_data.decode(out.detach()) == train.shape).all()):
+            run.reached_goal = True
+            break
+    run.steps, run.seconds = step, time.perf_counter() - start
+    return run

@@ -1,0 +1,668 @@
+r"""Visualizers: plotly for 3D (point clouds, spherical harmonics), matplotlib for curves and
+static pictures.
+
+Conventions (the course's, see COURSE.md section 4):
+
+* e3nn's axes: the l=1 components are (x, y, z); the polar axis of e3nn's spherical harmonics is
+  **y**, so 3D views here are drawn with y pointing up.
+* Rotations act on row-stacked data: positions as ``pos @ R.T``, irreps features as ``x @ D.T``.
+* Real spherical harmonics come from ``o3.spherical_harmonics(l, x, normalize=True,
+  normalization=...)`` with ``normalization="component"`` by default, so that
+  :math:`\sum_m Y_{lm}(n)^2 = 2l+1`.
+
+Every function accepts torch tensors or numpy arrays, raises a ``ValueError`` that names the
+expected and the received shape, and returns its figure (plotly) or Axes/Figure (matplotlib)
+without showing it. Plotly figures are kept small for executed notebooks: float32 arrays (which
+plotly stores as compact base64) and the bare ``"none"`` template.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from e3nn import o3
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+ArrayLike = Union[torch.Tensor, np.ndarray, Sequence]
+
+__all__ = [
+    "point_cloud",
+    "add_arrows",
+    "sh_surface",
+    "sh_grid",
+    "sphere_signal",
+    "sh_expansion",
+    "point_cloud_with_signal",
+    "orbital_name",
+    "plot_curves",
+    "static_point_cloud",
+    "heatmap",
+    "irreps_blocks",
+]
+
+#: colours used in turn for successive point clouds in one figure
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")
+#: colour of the arrows drawn by default
+ARROW_COLOR = "#111111"
+_NORMALIZATIONS = ("component", "norm", "integral")
+# a fixed camera, y up as in e3nn's spherical harmonics
+_CAMERA = dict(eye=dict(x=1.45, y=0.9, z=1.45), up=dict(x=0.0, y=1.0, z=0.0))
+# names of the real SH as atomic orbitals, in e3nn's order and axes (polar axis y); checked in tests
+_ORBITALS = {
+    0: ("s",),
+    1: ("p_x", "p_y", "p_z"),
+    2: ("d_xz", "d_xy", "d_3y²-r²", "d_yz", "d_z²-x²"),
+}
+
+
+# ----------------------------------------------------------------------------- small helpers
+def _to_numpy(x: ArrayLike, dtype: Any = np.float64) -> np.ndarray:
+    """A numpy copy of a tensor, array or nested sequence (detached, on the CPU)."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=dtype)
+
+
+def _as_points(x: ArrayLike, name: str = "pos", n: int | None = None) -> np.ndarray:
+    """``x`` as a float64 array of shape (N, 3), or a ``ValueError`` saying what was expected."""
+    arr = _to_numpy(x)
+    if arr.ndim != 2 or arr.shape[1] != 3 or (n is not None and arr.shape[0] != n):
+        expected = f"({n}, 3)" if n is not None else "(N, 3)"
+        raise ValueError(f"{name} must have shape {expected}, got shape {tuple(arr.shape)}")
+    return arr
+
+
+def _f32(a: np.ndarray) -> np.ndarray:
+    """float32 copy (plotly serializes it as compact base64)."""
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _check_normalization(normalization: str) -> None:
+    if normalization not in _NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {_NORMALIZATIONS}, got {normalization!r}")
+
+
+def _check_lm(l: int, m: int | None = None) -> None:
+    if not isinstance(l, (int, np.integer)) or isinstance(l, bool) or l < 0:
+        raise ValueError(f"l must be an integer >= 0, got {l!r}")
+    if m is not None and (not isinstance(m, (int, np.integer)) or not -l <= m <= l):
+        raise ValueError(f"m must be an integer with -l <= m <= l, i.e. in [{-l}, {l}] for l={l}; got {m!r}")
+
+
+def _check_resolution(resolution: int) -> None:
+    if not isinstance(resolution, (int, np.integer)) or resolution < 4:
+        raise ValueError(f"resolution must be an integer >= 4, got {resolution!r}")
+
+
+def _segments(starts: np.ndarray, ends: np.ndarray) -> tuple[list, list, list]:
+    """x, y, z lists of line segments start->end separated by ``None`` (plotly's line breaks)."""
+    coords: tuple[list, list, list] = ([], [], [])
+    for a, b in zip(starts, ends):
+        for k in range(3):
+            coords[k].extend((round(float(a[k]), 5), round(float(b[k]), 5), None))
+    return coords
+
+
+def _bond_pairs(pos: np.ndarray, bonds: str | Iterable[tuple[int, int]] | None) -> list[tuple[int, int]]:
+    """Pairs (i, j) to connect: given, or "auto" = pairs closer than 1.1 x the smallest distance."""
+    if bonds is None:
+        return []
+    n = len(pos)
+    if isinstance(bonds, str):
+        if bonds != "auto":
+            raise ValueError(f'bonds must be "auto", None or a list of (i, j) pairs, got {bonds!r}')
+        if n < 2:
+            return []
+        i, j = np.triu_indices(n, k=1)
+        dist = np.linalg.norm(pos[i] - pos[j], axis=1)
+        positive = dist[dist > 0]
+        if positive.size == 0:
+            return []
+        close = (dist > 0) & (dist < 1.1 * positive.min())
+        return list(zip(i[close].tolist(), j[close].tolist()))
+    pairs = [tuple(int(k) for k in pair) for pair in bonds]
+    for pair in pairs:
+        if len(pair) != 2 or not all(0 <= k < n for k in pair):
+            raise ValueError(f"each bond must be a pair (i, j) of point indices in [0, {n}), got {pair}")
+    return pairs  # type: ignore[return-value]
+
+
+def _style_scene(fig: go.Figure, *, axes: bool = True, **scene: Any) -> None:
+    """Equal aspect, fixed camera, light axes, y up, for every scene of ``fig``."""
+    axis = dict(showbackground=False, gridcolor="#e5e5e5", zerolinecolor="#bbbbbb", showspikes=False)
+    if not axes:
+        axis = dict(visible=False)
+    fig.update_scenes(
+        aspectmode="data",
+        camera=_CAMERA,
+        xaxis=dict(axis, title="x" if axes else None),
+        yaxis=dict(axis, title="y" if axes else None),
+        zaxis=dict(axis, title="z" if axes else None),
+        **scene,
+    )
+
+
+def _style_layout(fig: go.Figure, title: str | None) -> None:
+    fig.update_layout(
+        template="none",
+        margin=dict(l=0, r=0, b=0, t=40 if title else 10),
+        legend=dict(x=0.0, y=1.0, bgcolor="rgba(255,255,255,0.6)"),
+    )
+    if title is not None:
+        fig.update_layout(title=dict(text=title, x=0.5, xanchor="center"))
+
+
+def _count_clouds(fig: go.Figure) -> int:
+    return sum(1 for trace in fig.data if getattr(trace, "meta", None) == "e3teach-points")
+
+
+# ----------------------------------------------------------------------------- point clouds
+def add_arrows(
+    fig: go.Figure,
+    origins: ArrayLike,
+    vectors: ArrayLike,
+    *,
+    color: str = ARROW_COLOR,
+    name: str | None = None,
+    head_fraction: float = 0.25,
+    width: float = 5.0,
+) -> go.Figure:
+    """Draw arrows ``origins[i] -> origins[i] + vectors[i]`` on a 3D plotly figure.
+
+    Two traces: the shafts (one ``Scatter3d`` of line segments) and the heads (one ``go.Cone``
+    of length ``head_fraction * |v_i|``, anchored at the tip). Zero vectors get no head.
+    """
+    start = _as_points(origins, "origins")
+    vec = _as_points(vectors, "vectors", n=len(start))
+    tip = start + vec
+    norm = np.linalg.norm(vec, axis=1)
+    keep = norm > 0
+    head = vec[keep] * head_fraction
+    xs, ys, zs = _segments(start, tip)
+    group = name or "arrows"
+    fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color=color, width=width),
+                               name=group, legendgroup=group, hoverinfo="skip", meta="e3teach-arrows"))
+    fig.add_trace(go.Cone(
+        x=_f32(tip[keep, 0]), y=_f32(tip[keep, 1]), z=_f32(tip[keep, 2]),
+        u=_f32(head[:, 0]), v=_f32(head[:, 1]), w=_f32(head[:, 2]),
+        sizemode="raw", sizeref=1.0, anchor="tip", colorscale=[[0, color], [1, color]],
+        showscale=False, name=group, legendgroup=group, showlegend=False, hoverinfo="skip",
+        meta="e3teach-arrowheads",
+    ))
+    return fig
+
+
+def point_cloud(
+    pos: ArrayLike,
+    *,
+    vectors: ArrayLike | None = None,
+    vector_scale: float = 1.0,
+    labels: Sequence[str] | None = None,
+    colors: str | ArrayLike | None = None,
+    bonds: str | Iterable[tuple[int, int]] | None = None,
+    title: str | None = None,
+    fig: go.Figure | None = None,
+    name: str | None = None,
+    vector_origins: ArrayLike | None = None,
+    vector_color: str = ARROW_COLOR,
+    size: float = 6.0,
+    opacity: float = 1.0,
+) -> go.Figure:
+    """3D scatter of a point cloud ``pos`` (N, 3), optionally with arrows and bonds.
+
+    Traces added: the points; the bonds if any (one line trace); for ``vectors`` two traces
+    (shafts and cone heads, see :func:`add_arrows`) drawn from ``pos`` (or from
+    ``vector_origins``, shape (M, 3) like ``vectors``) to ``origin + vector_scale * vector``.
+
+    ``bonds``: a list of (i, j), or ``"auto"`` to connect the pairs closer than 1.1 x the smallest
+    distance. ``colors``: one colour for all points, or one number per point (colour scale).
+    ``fig``: add the traces to this figure (e.g. to overlay a rotated copy); successive clouds get
+    successive colours of :data:`PALETTE`. Returns the figure (not shown).
+    """
+    p = _as_points(pos)
+    fig = go.Figure() if fig is None else fig
+    name = name or ("points" if _count_clouds(fig) == 0 else f"points {_count_clouds(fig) + 1}")
+    default_color = PALETTE[_count_clouds(fig) % len(PALETTE)]
+    marker: dict[str, Any] = dict(size=size, opacity=opacity, line=dict(width=0))
+    if colors is None or isinstance(colors, str):
+        marker["color"] = colors or default_color
+        bond_color = marker["color"]
+    else:
+        values = _to_numpy(colors).reshape(-1)
+        if values.shape[0] != len(p):
+            raise ValueError(f"colors must be one colour or {len(p)} numbers (one per point), "
+                             f"got shape {tuple(_to_numpy(colors).shape)}")
+        marker.update(color=_f32(values), colorscale="Viridis", showscale=False)
+        bond_color = "#888888"
+    text = None
+    if labels is not None:
+        text = [str(s) for s in labels]
+        if len(text) != len(p):
+            raise ValueError(f"labels must have one entry per point ({len(p)}), got {len(text)}")
+    pairs = _bond_pairs(p, bonds)
+    if pairs:
+        idx = np.asarray(pairs)
+        xs, ys, zs = _segments(p[idx[:, 0]], p[idx[:, 1]])
+        fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color=bond_color, width=4),
+                                   opacity=opacity, name=f"{name} bonds", legendgroup=name,
+                                   showlegend=False, hoverinfo="skip", meta="e3teach-bonds"))
+    fig.add_trace(go.Scatter3d(
+        x=_f32(p[:, 0]), y=_f32(p[:, 1]), z=_f32(p[:, 2]),
+        mode="markers+text" if text is not None else "markers", text=text,
+        textposition="top center", marker=marker, name=name, legendgroup=name, meta="e3teach-points",
+    ))
+    if vectors is not None:
+        origins = p if vector_origins is None else _as_points(vector_origins, "vector_origins")
+        vec = _as_points(vectors, "vectors", n=len(origins)) * vector_scale
+        add_arrows(fig, origins, vec, color=vector_color, name=f"{name} vectors")
+    _style_scene(fig)
+    _style_layout(fig, title)
+    return fig
+
+
+# ----------------------------------------------------------------------------- spherical harmonics
+def orbital_name(l: int, m: int) -> str | None:
+    """Chemist's name of the real SH Y_l^m in e3nn's basis (polar axis y), for l <= 2; else None.
+
+    For example ``orbital_name(1, -1) == "p_x"``: e3nn's l=1 components are (x, y, z).
+    """
+    _check_lm(l, m)
+    names = _ORBITALS.get(int(l))
+    return None if names is None else names[m + l]
+
+
+def _sphere_grid(resolution: int) -> torch.Tensor:
+    r"""Unit vectors on a (resolution+1) x (2 resolution+1) grid, shape (..., 3), float64.
+
+    e3nn's angles: :math:`\beta \in [0, \pi]` from the y axis, :math:`\alpha \in [0, 2\pi]`
+    around it, converted with ``o3.angles_to_xyz`` so the components are e3nn's (x, y, z).
+    """
+    _check_resolution(resolution)
+    beta = torch.linspace(0.0, math.pi, resolution + 1, dtype=torch.float64)
+    alpha = torch.linspace(0.0, 2 * math.pi, 2 * resolution + 1, dtype=torch.float64)
+    b, a = torch.meshgrid(beta, alpha, indexing="ij")
+    return o3.angles_to_xyz(a, b)
+
+
+def _surface_trace(
+    values: np.ndarray,
+    directions: np.ndarray,
+    *,
+    radial: bool,
+    scale: float | None = None,
+    center: ArrayLike | None = None,
+    showscale: bool = True,
+    opacity: float = 1.0,
+    name: str | None = None,
+) -> go.Surface:
+    r"""A sphere-like surface: point :math:`c + s\,r(n)\,n` with :math:`r = |f(n)|` (or 1), coloured by f.
+
+    ``scale``: when given, the largest radius becomes ``scale``. Colours: a diverging scale with
+    symmetric limits :math:`\pm \max |f|` (blue negative, red positive).
+    """
+    vmax = float(np.abs(values).max())
+    vmax = vmax if vmax > 0 else 1.0
+    radius = np.abs(values) if radial else np.ones_like(values)
+    if scale is not None:
+        radius = radius * (scale / max(float(radius.max()), 1e-300))
+    xyz = radius[..., None] * directions
+    if center is not None:
+        xyz = xyz + _to_numpy(center).reshape(3)
+    return go.Surface(
+        x=_f32(xyz[..., 0]), y=_f32(xyz[..., 1]), z=_f32(xyz[..., 2]), surfacecolor=_f32(values),
+        colorscale="RdBu_r", cmin=-vmax, cmax=vmax, cmid=0.0, showscale=showscale, opacity=opacity,
+        colorbar=dict(thickness=12, len=0.6), name=name, hovertemplate="f=%{surfacecolor:.3f}<extra></extra>",
+    )
+
+
+def sh_surface(
+    l: int,
+    m: int,
+    *,
+    resolution: int = 40,
+    normalization: str = "component",
+    fig: go.Figure | None = None,
+    row: int | None = None,
+    col: int | None = None,
+    showscale: bool = True,
+) -> go.Figure:
+    r"""The real spherical harmonic :math:`Y_l^m` as the surface :math:`r(n) = |Y_l^m(n)|\,n`.
+
+    Colour = value of :math:`Y_l^m` (diverging, symmetric limits), so the sign shows as blue/red.
+    ``m`` runs over -l..l and picks index ``m + l`` of ``o3.spherical_harmonics(l, n, True,
+    normalization)``. With ``fig``, ``row``, ``col`` the surface goes into a subplot of ``fig``
+    (a grid made with ``make_subplots(..., specs=[[{"type": "scene"}, ...]])``).
+    """
+    _check_lm(l, m)
+    _check_normalization(normalization)
+    n = _sphere_grid(resolution)
+    y = o3.spherical_harmonics(int(l), n, normalize=True, normalization=normalization)[..., m + l]
+    orbital = orbital_name(l, m)
+    label = f"l={l}, m={m}" + (f" ({orbital})" if orbital else "")
+    trace = _surface_trace(y.numpy(), n.numpy(), radial=True, showscale=showscale, name=label)
+    in_subplot = fig is not None and row is not None and col is not None
+    fig = go.Figure() if fig is None else fig
+    if in_subplot:
+        fig.add_trace(trace, row=row, col=col)
+    else:
+        fig.add_trace(trace)
+        _style_scene(fig)
+        _style_layout(fig, label)
+    return fig
+
+
+def sh_grid(lmax: int, *, resolution: int = 24, normalization: str = "component") -> go.Figure:
+    """All real SH :math:`Y_l^m`, l <= lmax, in a subplot grid: row l, column m (centred)."""
+    from plotly.subplots import make_subplots
+
+    _check_lm(lmax)
+    ncols = 2 * lmax + 1
+    specs = [[{"type": "scene"} if abs(c - lmax) <= l else None for c in range(ncols)] for l in range(lmax + 1)]
+    titles = [f"l={l}, m={m}" for l in range(lmax + 1) for m in range(-l, l + 1)]
+    fig = make_subplots(rows=lmax + 1, cols=ncols, specs=specs, subplot_titles=titles,
+                        horizontal_spacing=0.005, vertical_spacing=0.02)
+    for l in range(lmax + 1):
+        for m in range(-l, l + 1):
+            sh_surface(l, m, resolution=resolution, normalization=normalization, fig=fig,
+                       row=l + 1, col=m + lmax + 1, showscale=False)
+    _style_scene(fig, axes=False)
+    _style_layout(fig, f"real spherical harmonics, l ≤ {lmax} (rows l, columns m)")
+    fig.update_layout(height=170 * (lmax + 1) + 50)
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+def _lmax_from_length(length: int, lmax: int | None) -> int:
+    guess = math.isqrt(length) - 1
+    if lmax is None:
+        if (guess + 1) ** 2 != length or length == 0:
+            raise ValueError(f"coefficients must have length (lmax+1)^2 (1, 4, 9, 16, ...), got length {length}")
+        return guess
+    _check_lm(lmax)
+    if length != (lmax + 1) ** 2:
+        raise ValueError(f"coefficients must have length (lmax+1)^2 = {(lmax + 1) ** 2} for lmax={lmax}, "
+                         f"got length {length}")
+    return int(lmax)
+
+
+def sphere_signal(
+    coefficients: ArrayLike,
+    lmax: int | None = None,
+    *,
+    resolution: int = 40,
+    normalization: str = "component",
+    radial: bool = True,
+    fig: go.Figure | None = None,
+    title: str | None = None,
+    scale: float | None = None,
+    center: ArrayLike | None = None,
+    opacity: float = 1.0,
+    showscale: bool = True,
+) -> go.Figure:
+    r"""A function on the sphere :math:`f(n) = \sum_{l \le l_{max}} \sum_m c_{lm} Y_{lm}(n)`.
+
+    ``coefficients``: 1D, length (lmax+1)^2, in the order of ``o3.Irreps.spherical_harmonics(lmax)``
+    (l = 0, 1, ..., each with m = -l..l); ``lmax`` is inferred from the length when not given.
+    Drawn as the surface of radius |f| (``radial=True``) or as the unit sphere, coloured by f.
+    ``scale`` rescales so that the largest radius is ``scale``; ``center`` moves the surface.
+    """
+    c = _to_numpy(coefficients)
+    if c.ndim != 1:
+        raise ValueError(f"coefficients must be 1D of length (lmax+1)^2, got shape {tuple(c.shape)}")
+    lmax = _lmax_from_length(c.shape[0], lmax)
+    _check_normalization(normalization)
+    n = _sphere_grid(resolution)
+    basis = o3.spherical_harmonics(o3.Irreps.spherical_harmonics(lmax), n, normalize=True,
+                                   normalization=normalization)
+    values = (basis @ torch.as_tensor(c, dtype=torch.float64)).numpy()
+    fig = go.Figure() if fig is None else fig
+    fig.add_trace(_surface_trace(values, n.numpy(), radial=radial, scale=scale, center=center,
+                                 showscale=showscale, opacity=opacity, name=f"signal (lmax={lmax})"))
+    _style_scene(fig)
+    _style_layout(fig, title)
+    return fig
+
+
+def sh_expansion(
+    pos: ArrayLike,
+    lmax: int,
+    *,
+    normalization: str = "component",
+    weights: ArrayLike | None = None,
+) -> torch.Tensor:
+    r"""SH coefficients of a point cloud's signal on the sphere: :math:`c = \sum_i w_i\, Y(\hat r_i)`.
+
+    :math:`\hat r_i = r_i / |r_i|` is the direction of point i *seen from the origin*: centre the
+    cloud first (e.g. ``pos - pos.mean(0)``) if you want its shape about its centroid. Points at the
+    origin have no direction and are skipped. ``weights`` (N,) default to 1.
+
+    Returns a 1D tensor of length (lmax+1)^2 in the order of ``o3.Irreps.spherical_harmonics(lmax)``
+    (float64 for numpy input, the input's dtype for a floating tensor). It is exactly equivariant
+    under O(3): ``sh_expansion(pos @ R.T) == sh_expansion(pos) @ D.T`` with
+    ``D = o3.Irreps.spherical_harmonics(lmax).D_from_matrix(R)``, also for det R = -1 (for a
+    1e-10 check set ``torch.set_default_dtype(torch.float64)``: e3nn builds D in the default dtype).
+    """
+    _check_lm(lmax)
+    _check_normalization(normalization)
+    if isinstance(pos, torch.Tensor):
+        p = pos if pos.is_floating_point() else pos.to(torch.get_default_dtype())
+    else:
+        p = torch.as_tensor(_to_numpy(pos))
+    if p.ndim != 2 or p.shape[1] != 3:
+        raise ValueError(f"pos must have shape (N, 3), got shape {tuple(p.shape)}")
+    w = torch.ones(len(p), dtype=p.dtype, device=p.device)
+    if weights is not None:
+        w = torch.as_tensor(_to_numpy(weights), dtype=p.dtype, device=p.device)
+        if w.shape != (len(p),):
+            raise ValueError(f"weights must have shape ({len(p)},), got shape {tuple(w.shape)}")
+    keep = p.norm(dim=1) > 0
+    y = o3.spherical_harmonics(o3.Irreps.spherical_harmonics(lmax), p[keep], normalize=True,
+                               normalization=normalization)
+    return (w[keep, None] * y).sum(0)
+
+
+def point_cloud_with_signal(
+    pos: ArrayLike,
+    lmax: int,
+    *,
+    normalization: str = "component",
+    resolution: int = 40,
+    radial: bool = True,
+    signal_scale: float = 1.0,
+    opacity: float = 0.55,
+    vectors: ArrayLike | None = None,
+    bonds: str | Iterable[tuple[int, int]] | None = None,
+    title: str | None = None,
+    fig: go.Figure | None = None,
+) -> go.Figure:
+    r"""The cloud and its SH signal :math:`f(n) = \sum_{lm} c_{lm} Y_{lm}(n)`, :math:`c` = :func:`sh_expansion`.
+
+    The signal is drawn about the origin (centre the cloud first), semi-transparent, rescaled so
+    its largest radius is ``signal_scale`` x the largest |pos_i|. Rotating the cloud rotates the
+    signal with it: that is the equivariance :math:`c(R\,\cdot) = D(R)\,c`.
+    """
+    p = _as_points(pos)
+    size = float(np.linalg.norm(p, axis=1).max()) if len(p) else 1.0
+    coefficients = sh_expansion(p, lmax, normalization=normalization)
+    fig = sphere_signal(coefficients, lmax, resolution=resolution, normalization=normalization, radial=radial,
+                        fig=fig, scale=signal_scale * (size if size > 0 else 1.0), opacity=opacity,
+                        showscale=False)
+    title = f"point cloud and its SH signal (lmax={lmax})" if title is None else title
+    return point_cloud(p, vectors=vectors, bonds=bonds, fig=fig, title=title)
+
+
+# ----------------------------------------------------------------------------- matplotlib
+def plot_curves(
+    x: ArrayLike,
+    curves: Mapping[str, ArrayLike],
+    *,
+    xlabel: str = "",
+    ylabel: str = "",
+    logx: bool = False,
+    logy: bool = False,
+    title: str | None = None,
+    ax: "Axes | None" = None,
+    hline: Mapping[str, float] | None = None,
+    band: str = "minmax",
+) -> "Axes":
+    """Curves y(x) with markers and a legend; one line per entry of ``curves`` (+ one per ``hline``).
+
+    Each curve is (len(x),) or (n_seeds, len(x)); for 2D data the line is the mean over seeds and
+    a shaded band shows min-max (``band="minmax"``) or mean ± std (``band="std"``).
+    ``hline``: labelled horizontal references, e.g. ``{"equivariant net": 1.0}``.
+    """
+    import matplotlib.pyplot as plt
+
+    if band not in ("minmax", "std"):
+        raise ValueError(f'band must be "minmax" or "std", got {band!r}')
+    xs = _to_numpy(x)
+    if xs.ndim != 1:
+        raise ValueError(f"x must be 1D, got shape {tuple(xs.shape)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    markers = "osD^vPX*"
+    for k, (label, data) in enumerate(curves.items()):
+        y = _to_numpy(data)
+        if y.ndim == 1:
+            y = y[None]
+        if y.ndim != 2 or y.shape[1] != len(xs):
+            raise ValueError(f"curve {label!r} must have shape ({len(xs)},) or (n_seeds, {len(xs)}), "
+                             f"got shape {tuple(_to_numpy(data).shape)}")
+        mean = y.mean(0)
+        (line,) = ax.plot(xs, mean, marker=markers[k % len(markers)], label=label)
+        if y.shape[0] > 1:
+            low, high = (y.min(0), y.max(0)) if band == "minmax" else (mean - y.std(0), mean + y.std(0))
+            ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    for k, (label, value) in enumerate((hline or {}).items()):
+        ax.axhline(float(value), color="0.25", linestyle=("--", ":", "-.")[k % 3], label=label)
+    if logx:
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xscale("log")
+        if len(np.unique(xs)) <= 12:  # label the measured x values, plainly
+            ax.set_xticks(xs, [f"{v:g}" for v in xs])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def _mpl_arrows(ax: Any, origins: np.ndarray, vectors: np.ndarray, color: str) -> None:
+    if len(origins):
+        ax.quiver(*origins.T, *vectors.T, color=color, arrow_length_ratio=0.2, linewidth=1.5)
+
+
+def static_point_cloud(
+    pos: ArrayLike,
+    *,
+    vectors: ArrayLike | None = None,
+    ax: Any = None,
+    title: str | None = None,
+    vector_origins: ArrayLike | None = None,
+    vector_scale: float = 1.0,
+    bonds: str | Iterable[tuple[int, int]] | None = None,
+    color: str = PALETTE[0],
+    vector_color: str = "C3",
+    lim: float | None = None,
+) -> Any:
+    """A static matplotlib 3D picture of a point cloud (N, 3) with optional arrows.
+
+    Arrows go from ``pos`` (or ``vector_origins``) along ``vector_scale * vectors``. Equal axes,
+    y up as in e3nn; ``lim`` fixes the box to [-lim, lim]^3 (to compare several panels).
+    Returns the 3D Axes (a new figure if ``ax`` is None).
+    """
+    import matplotlib.pyplot as plt
+
+    p = _as_points(pos)
+    if ax is None:
+        ax = plt.figure(figsize=(4, 4)).add_subplot(projection="3d")
+    elif getattr(ax, "name", None) != "3d":
+        raise ValueError("ax must be a 3D Axes, e.g. fig.add_subplot(projection='3d')")
+    ax.scatter(*p.T, color=color, s=30, depthshade=False)
+    for i, j in _bond_pairs(p, bonds):
+        ax.plot(*np.stack([p[i], p[j]]).T, color=color, alpha=0.6)
+    drawn = [p]
+    if vectors is not None:
+        origins = p if vector_origins is None else _as_points(vector_origins, "vector_origins")
+        vec = _as_points(vectors, "vectors", n=len(origins)) * vector_scale
+        _mpl_arrows(ax, origins, vec, vector_color)
+        drawn.append(origins + vec)
+    if lim is None:
+        every = np.concatenate(drawn)
+        center = (every.max(0) + every.min(0)) / 2 if len(every) else np.zeros(3)
+        half = max(float((every.max(0) - every.min(0)).max()) / 2 * 1.1, 1e-6) if len(every) else 1.0
+    else:
+        center, half = np.zeros(3), float(lim)
+    for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), center):
+        setter(c - half, c + half)
+    ax.set_box_aspect((1, 1, 1))
+    ax.view_init(elev=20, azim=35, vertical_axis="y")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_zlabel("z")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def irreps_blocks(irreps: str | o3.Irreps) -> list[tuple[str, int, int]]:
+    """``(label, start, stop)`` for each ``mul x ir`` of ``irreps``: the ``block_labels`` of :func:`heatmap`."""
+    irreps = o3.Irreps(irreps)
+    return [(str(mul_ir), s.start, s.stop) for mul_ir, s in zip(irreps, irreps.slices())]
+
+
+def heatmap(
+    matrix: ArrayLike,
+    *,
+    ax: "Axes | None" = None,
+    title: str | None = None,
+    block_labels: Sequence[tuple[str, int, int]] | None = None,
+    cmap: str = "RdBu_r",
+    colorbar: bool = True,
+) -> "Axes":
+    """A matrix as a heatmap with symmetric colour limits ±max|M| (zero is white).
+
+    ``block_labels``: ``(label, start, stop)`` blocks of a square matrix (e.g. the irreps of a
+    block-diagonal Wigner-D, see :func:`irreps_blocks`): separator lines and labelled ticks.
+    """
+    import matplotlib.pyplot as plt
+
+    m = _to_numpy(matrix)
+    if m.ndim != 2:
+        raise ValueError(f"matrix must be 2D, got shape {tuple(m.shape)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4))
+    vmax = float(np.abs(m).max()) if m.size else 1.0
+    vmax = vmax if vmax > 0 else 1.0
+    image = ax.imshow(m, cmap=cmap, vmin=-vmax, vmax=vmax, interpolation="nearest")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    if block_labels:
+        if m.shape[0] != m.shape[1]:
+            raise ValueError(f"block_labels need a square matrix, got shape {tuple(m.shape)}")
+        centers, names, edges = [], [], set()
+        for label, start, stop in block_labels:
+            if not 0 <= start < stop <= m.shape[0]:
+                raise ValueError(f"block ({label!r}, {start}, {stop}) must satisfy 0 <= start < stop <= {m.shape[0]}")
+            edges |= {e for e in (start, stop) if 0 < e < m.shape[0]}
+            centers.append((start + stop - 1) / 2)
+            names.append(label)
+        for edge in sorted(edges):
+            ax.axhline(edge - 0.5, color="k", linewidth=0.8)
+            ax.axvline(edge - 0.5, color="k", linewidth=0.8)
+        ax.set_xticks(centers, names, rotation=90)
+        ax.set_yticks(centers, names)
+    if title is not None:
+        ax.set_title(title)
+    return ax
