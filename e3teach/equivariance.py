@@ -478,7 +478,8 @@ class LocatorReport:
         lines = [f"{'✅' if m.ok else '❌'} {m.name:<{width}}  {m.kind:<28} max error {m.max_error:.1e}  [{m.irreps}]"
                  for m in self.modules]
         if self.unchecked:
-            lines.append(f"   not checked (no irreps_out): {', '.join(self.unchecked)}")
+            shown = ", ".join(self.unchecked[:4]) + (", ..." if len(self.unchecked) > 4 else "")
+            lines.append(f"   {len(self.unchecked)} submodules not checked (no irreps_out): {shown}")
         return "\n".join(lines + [self.verdict()])
 
     __repr__ = __str__
