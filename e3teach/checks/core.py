@@ -33,6 +33,8 @@ import numpy as np
 import torch
 
 STRICT_ENV = "E3TEACH_STRICT"
+NOT_ATTEMPTED = ("not attempted yet — replace each `...` or `raise NotImplementedError` with your answer, "
+                 "run that cell, then this one")
 
 
 class CheckFailed(Exception):
@@ -104,11 +106,11 @@ class Exercise:
             return Result(self.name, self.title, status, message)
 
         if not answers or any(_is_stub(a) for a in answers):
-            return result("not attempted", "not attempted yet — replace the `...` with your answer, then run this cell again")
+            return result("not attempted", NOT_ATTEMPTED)
         try:
             message = self.test(*answers, **kwargs)
         except (NotAttempted, NotImplementedError):
-            return result("not attempted", "not attempted yet — replace `raise NotImplementedError` with your code, then run this cell again")
+            return result("not attempted", NOT_ATTEMPTED)
         except CheckFailed as exc:
             tip = f" Hint: {exc.hint}" if exc.hint else ""
             more = f" (check.{self.name}.hint() for more)" if self.hints else ""

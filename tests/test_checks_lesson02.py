@@ -1,0 +1,125 @@
+"""Tests of the lesson 02 checkers: right answers pass, typical mistakes fail with a useful message,
+stubs are "not attempted", and broken code is ❌ without raising."""
+import pytest
+import torch
+
+from e3teach.checks import lesson02 as check
+
+
+def status(exercise, *answers):
+    res = exercise.run(*answers)
+    return res.status, res.message
+
+
+def stub_ellipsis(*args):
+    ...
+
+
+def stub_raise(*args):
+    raise NotImplementedError
+
+
+def crashes(*args):
+    raise KeyError("oops")
+
+
+def returns_nan(*args):
+    return torch.full((3, 3), float("nan"), dtype=torch.float64)
+
+
+def returns_wrong_shape(*args):
+    return torch.zeros(2, 2, dtype=torch.float64)
+
+
+def skew(n):
+    z = torch.zeros((), dtype=n.dtype)
+    return torch.stack([torch.stack([z, -n[2], n[1]]), torch.stack([n[2], z, -n[0]]),
+                        torch.stack([-n[1], n[0], z])])
+
+
+def rodrigues(axis, angle):
+    K = skew(axis)
+    return torch.eye(3, dtype=axis.dtype) + torch.sin(angle) * K + (1 - torch.cos(angle)) * K @ K
+
+
+def mirror(n):
+    u = n / n.norm()
+    return torch.eye(3, dtype=n.dtype) - 2 * torch.outer(u, u)
+
+
+def decompose(Q):
+    s = torch.det(Q).sign()
+    return s * Q, s
+
+
+def D_tensor(R):
+    return torch.kron(R, R)
+
+
+@pytest.mark.parametrize("exercise, answer", [(check.q1, rodrigues), (check.q2, mirror), (check.q3, decompose),
+                                              (check.q4, D_tensor)])
+def test_right_answers_pass_and_stubs_are_not_attempted(exercise, answer):
+    st, msg = status(exercise, answer)
+    assert st == "pass", msg
+    for stub in (stub_ellipsis, stub_raise, ...):
+        assert status(exercise, stub)[0] == "not attempted"
+
+
+@pytest.mark.parametrize("exercise", [check.q1, check.q2, check.q3, check.q4])
+@pytest.mark.parametrize("broken, words", [(crashes, "KeyError"), (returns_nan, "NaN"),
+                                           (returns_wrong_shape, "shape")])
+def test_broken_code_fails_without_raising(exercise, broken, words):
+    st, msg = status(exercise, broken)
+    assert st == "fail"
+    if exercise is check.q3 and broken is not crashes:
+        assert "pair" in msg  # decompose must return a pair
+    elif exercise is check.q4 and broken is returns_nan:
+        assert "shape" in msg  # (3, 3) is checked against (9, 9) first
+    else:
+        assert words in msg, msg
+
+
+def test_q1_wrong_answers():
+    st, msg = status(check.q1, lambda axis, angle: rodrigues(axis, -angle))
+    assert st == "fail" and "inverse rotation" in msg and "n × v" in msg
+    st, msg = status(check.q1, lambda axis, angle: torch.eye(3, dtype=axis.dtype)
+                     + torch.sin(angle) * skew(axis) + (1 - torch.cos(angle)) * skew(axis))
+    assert st == "fail" and "not orthogonal" in msg
+    st, msg = status(check.q1, lambda axis, angle: torch.eye(3, dtype=axis.dtype))
+    assert st == "fail" and "differs from o3.axis_angle_to_matrix" in msg
+
+
+def test_q2_wrong_answers():
+    st, msg = status(check.q2, lambda n: torch.eye(3, dtype=n.dtype) - 2 * torch.outer(n, n))
+    assert st == "fail" and "normalize" in msg
+    st, msg = status(check.q2, lambda n: -mirror(n))
+    assert st == "fail" and "rotation by π" in msg
+    st, msg = status(check.q2, lambda n: -torch.eye(3, dtype=n.dtype))
+    assert st == "fail" and "plane" in msg
+
+
+def test_q3_wrong_answers():
+    st, msg = status(check.q3, lambda Q: (Q, torch.det(Q)))
+    assert st == "fail" and "det" in msg and "proper rotation" in msg
+    st, msg = status(check.q3, lambda Q: (Q, 1.0))
+    assert st == "fail" and "s is the sign of det Q" in msg
+    st, msg = status(check.q3, lambda Q: Q)
+    assert st == "fail" and "pair" in msg
+    st, msg = status(check.q3, lambda Q: (torch.det(Q) * Q, "plus"))
+    assert st == "fail" and "+1 or -1" in msg
+
+
+def test_q4_wrong_answers():
+    st, msg = status(check.q4, lambda R: torch.kron(R, R).T)
+    assert st == "fail" and "transpose" in msg
+    st, msg = status(check.q4, lambda R: torch.kron(R, R.T.contiguous()))
+    assert st == "fail" and "differs" in msg
+    st, msg = status(check.q4, lambda R: torch.kron(R, R) if torch.det(R) < 0 else torch.eye(9, dtype=R.dtype))
+    assert st == "fail" and "not a representation" in msg
+
+
+def test_hints_are_tiered(capsys):
+    for k in range(4):
+        check.q2.hint()
+    out = capsys.readouterr().out
+    assert "hint 1/3" in out and "hint 3/3" in out

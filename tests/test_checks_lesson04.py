@@ -1,0 +1,157 @@
+"""The checkers of lesson 04: right answers pass, typical mistakes fail with a useful message, stubs are ⏳."""
+import math
+
+import pytest
+import torch
+from e3nn import o3
+
+import e3teach
+import e3teach.viz
+from e3teach.checks import lesson04 as check
+
+
+def status(exercise, *answers):
+    return exercise.run(*answers)
+
+
+def stub_raises(*args):
+    raise NotImplementedError
+
+
+def crashes(*args):
+    raise ValueError("boom")
+
+
+# ------------------------------------------------------------------------------------------- q1
+def sh_l1(x):
+    return math.sqrt(3) * x / x.norm(dim=1, keepdim=True)
+
+
+@pytest.mark.parametrize("wrong, phrase", [
+    (lambda x: math.sqrt(3) * x, "depend only on the direction"),
+    (lambda x: x / x.norm(dim=1, keepdim=True), "math.sqrt(3)"),
+    (lambda x: o3.spherical_harmonics(1, x, True), "integral"),
+    (lambda x: sh_l1(x)[:, [1, 2, 0]], "(x, y, z)"),
+    (lambda x: sh_l1(x).float(), "dtype"),
+    (lambda x: sh_l1(x).T, "shape"),
+    (lambda x: sh_l1(x) * float("nan"), "NaN"),
+    (lambda x: sh_l1(x).tolist(), "torch.Tensor"),
+])
+def test_q1_wrong_answers(wrong, phrase):
+    res = status(check.q1, wrong)
+    assert res.status == "fail" and phrase in res.message, res.message
+
+
+def test_q1():
+    assert status(check.q1, sh_l1).passed
+    assert status(check.q1, lambda x: o3.spherical_harmonics(1, x, True, normalization="component")).passed
+    assert status(check.q1, ...).status == "not attempted"
+    assert status(check.q1, stub_raises).status == "not attempted"
+    res = status(check.q1, crashes)
+    assert res.status == "fail" and "ValueError" in res.message and "boom" in res.message
+
+
+# ------------------------------------------------------------------------------------------- q2
+def sh_signal(pos, lmax):
+    return o3.spherical_harmonics(o3.Irreps.spherical_harmonics(lmax), pos, True, normalization="component").sum(0)
+
+
+@pytest.mark.parametrize("wrong, phrase", [
+    (lambda pos, lmax: o3.spherical_harmonics(o3.Irreps.spherical_harmonics(lmax), pos, True).sum(0), "integral"),
+    (lambda pos, lmax: sh_signal(pos, lmax) / len(pos), "averaged"),
+    (lambda pos, lmax: o3.spherical_harmonics(o3.Irreps.spherical_harmonics(lmax), pos, False,
+                                              normalization="component").sum(0), "directions"),
+    (lambda pos, lmax: o3.spherical_harmonics(o3.Irreps.spherical_harmonics(lmax), pos, True,
+                                              normalization="component"), "one row per point"),
+    (lambda pos, lmax: o3.spherical_harmonics(lmax, pos, True, normalization="component").sum(0), "(lmax+1)²"),
+    (lambda pos, lmax: sh_signal(pos, lmax) + float("inf"), "inf"),
+    (lambda pos, lmax: sh_signal(pos, lmax) * 1.01, "off by"),
+])
+def test_q2_wrong_answers(wrong, phrase):
+    res = status(check.q2, wrong)
+    assert res.status == "fail" and phrase in res.message, res.message
+
+
+def test_q2():
+    assert status(check.q2, sh_signal).passed
+    assert status(check.q2, lambda pos, lmax: e3teach.viz.sh_expansion(pos, lmax)).passed
+    assert status(check.q2, ...).status == "not attempted"
+    assert status(check.q2, stub_raises).status == "not attempted"
+    assert status(check.q2, crashes).status == "fail"
+
+
+# ------------------------------------------------------------------------------------------- q3
+def sh_wigner_D(R, lmax):
+    with e3teach.default_dtype(torch.float64):
+        return o3.Irreps.spherical_harmonics(lmax).D_from_matrix(R)
+
+
+@pytest.mark.parametrize("wrong, phrase", [
+    (lambda R, lmax: sh_wigner_D(R, lmax).T, "transpose"),
+    (lambda R, lmax: o3.Irreps.spherical_harmonics(lmax).D_from_matrix(R), "float32-accurate"),
+    (lambda R, lmax: sh_wigner_D(R, lmax).float(), "float32-accurate"),
+    (lambda R, lmax: sh_wigner_D(R * torch.det(R), lmax), "parity"),
+    (lambda R, lmax: torch.eye((lmax + 1) ** 2, dtype=R.dtype), "differ by"),
+    (lambda R, lmax: sh_wigner_D(R, lmax)[:9, :9], "shape"),
+    (lambda R, lmax: sh_wigner_D(R, lmax) * float("nan"), "NaN"),
+])
+def test_q3_wrong_answers(wrong, phrase):
+    with e3teach.default_dtype(torch.float32):  # as in the notebooks: float32 default
+        res = status(check.q3, wrong)
+    assert res.status == "fail" and phrase in res.message, res.message
+
+
+def test_q3_parity_with_even_irreps():
+    def even(R, lmax):
+        with e3teach.default_dtype(torch.float64):
+            return o3.Irreps.spherical_harmonics(lmax, p=1).D_from_matrix(R)
+    res = status(check.q3, even)
+    assert res.status == "fail" and "parity" in res.message and "improper" in res.message
+
+
+def test_q3():
+    with e3teach.default_dtype(torch.float32):
+        assert status(check.q3, sh_wigner_D).passed
+    assert status(check.q3, ...).status == "not attempted"
+    assert status(check.q3, stub_raises).status == "not attempted"
+    assert status(check.q3, crashes).status == "fail"
+
+
+# ------------------------------------------------------------------------------------------- q4
+def flat_index(l, m):
+    return l * l + l + m
+
+
+@pytest.mark.parametrize("wrong, xy, phrase", [
+    (lambda l, m: l + m, 5, "blocks before l"),
+    (lambda l, m: l * l + m, 5, "m starts at -l"),
+    (lambda l, m: (l + 1) ** 2 + m, 5, "not right"),
+    (lambda l, m: str(l * l + l + m), 5, "integer"),
+    (flat_index, 4, "textbook"),
+    (flat_index, 6, "xy_index"),
+])
+def test_q4_wrong_answers(wrong, xy, phrase):
+    res = status(check.q4, wrong, xy)
+    assert res.status == "fail" and phrase in res.message, res.message
+
+
+def test_q4():
+    assert status(check.q4, flat_index, 5).passed
+    assert status(check.q4, lambda l, m: torch.tensor(l * l + l + m), torch.tensor(5)).passed
+    assert status(check.q4, flat_index, ...).status == "not attempted"
+    assert status(check.q4, stub_raises, 5).status == "not attempted"
+    assert status(check.q4, crashes, 5).status == "fail"
+
+
+def test_checks_never_raise_outside_strict(monkeypatch, capsys):
+    monkeypatch.delenv("E3TEACH_STRICT", raising=False)
+    for q in (check.q1, check.q2, check.q3):
+        q(crashes)
+    check.q4(crashes, 5)
+    out = capsys.readouterr().out
+    assert out.count("❌") == 4
+
+
+def test_hints_are_tiered(capsys):
+    for q in (check.q1, check.q2, check.q3, check.q4):
+        assert len(q.hints) >= 3

@@ -1,0 +1,162 @@
+"""Tests of the lesson 05 checkers: right answers pass, typical mistakes fail with a useful message,
+stubs are "not attempted", and broken code is ❌ without raising."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from e3nn import o3
+
+from e3teach.checks import lesson05 as check
+
+
+def status(ex, *answers):
+    return ex.run(*answers)
+
+
+def not_implemented(*args):
+    raise NotImplementedError
+
+
+def broken(*args):
+    raise KeyError("oops")
+
+
+# --- q1: counting weights -------------------------------------------------------------------------
+def test_q1_right_count_passes_as_int_float_numpy_and_tensor():
+    n = o3.FullyConnectedTensorProduct(*check.Q1_IRREPS).weight_numel
+    assert n == 104
+    for answer in (n, float(n), np.int64(n), torch.tensor(n)):
+        assert status(check.q1, answer).passed, answer
+
+
+@pytest.mark.parametrize("key, words", [
+    ("no_parity", "parity"),
+    ("no_mul_out", "output channels"),
+    ("paths", "number of paths"),
+    ("everything", "selection rules"),
+])
+def test_q1_typical_mistakes_get_targeted_messages(key, words):
+    wrong = check._q1_counts()[key]
+    assert wrong != 104
+    res = status(check.q1, wrong)
+    assert res.status == "fail" and words in res.message
+
+
+def test_q1_other_wrong_answers():
+    res = status(check.q1, 105)
+    assert res.status == "fail" and "not the number of weights" in res.message
+    for bad in ("104", 104.5, [104], True):
+        res = status(check.q1, bad)
+        assert res.status == "fail" and "whole number" in res.message, bad
+    assert status(check.q1, ...).status == "not attempted"
+
+
+# --- q2: cross path ----------------------------------------------------------------------------------
+def cross_right(x, y, w):
+    return (w[0] * torch.cross(x[:, :3], y, dim=1) + w[1] * torch.cross(x[:, 3:], y, dim=1)) / 2
+
+
+def test_q2_right_answer_passes():
+    assert status(check.q2, cross_right).passed
+
+
+@pytest.mark.parametrize("factor, words", [
+    (math.sqrt(2), "FullTensorProduct"),
+    (2.0, "no constant"),
+    (-1.0, "sign"),
+    (1.7, "constant is not"),
+])
+def test_q2_wrong_constants_are_named(factor, words):
+    res = status(check.q2, lambda x, y, w: cross_right(x, y, w) * factor)
+    assert res.status == "fail" and words in res.message, res.message
+
+
+def test_q2_wrong_structure_shape_nan_and_exceptions():
+    res = status(check.q2, lambda x, y, w: (w[0] * torch.cross(x[:, :3], y, dim=1)) / 2)
+    assert res.status == "fail" and "not just by a constant" in res.message
+    res = status(check.q2, lambda x, y, w: cross_right(x, y, w)[:, :2])
+    assert res.status == "fail" and "shape" in res.message
+    res = status(check.q2, lambda x, y, w: cross_right(x, y, w) * float("nan"))
+    assert res.status == "fail" and "NaN" in res.message
+    res = status(check.q2, broken)
+    assert res.status == "fail" and "KeyError" in res.message
+    res = status(check.q2, lambda x, y, w: "a string")
+    assert res.status == "fail" and "torch.Tensor" in res.message
+
+
+def test_q2_stubs_are_not_attempted():
+    assert status(check.q2, ...).status == "not attempted"
+    assert status(check.q2, not_implemented).status == "not attempted"
+
+
+# --- q3: uvu path ------------------------------------------------------------------------------------
+def uvu_right(x1, x2, w):
+    C = o3.wigner_3j(2, 1, 1, dtype=torch.float64)
+    out = torch.einsum("uv,ijk,nui,nvj->nuk", w.reshape(4, 2), C, x1.reshape(-1, 4, 5), x2.reshape(-1, 2, 3))
+    return math.sqrt(3 / 2) * out.reshape(-1, 12)
+
+
+def test_q3_right_answer_passes():
+    assert status(check.q3, uvu_right).passed
+
+
+def test_q3_float32_answer_passes():
+    assert status(check.q3, lambda x1, x2, w: uvu_right(x1, x2, w).float()).passed
+
+
+@pytest.mark.parametrize("factor, words", [
+    (math.sqrt(2 / 3), "no normalization"),
+    (1 / math.sqrt(3), "2l_out+1"),
+    (math.sqrt(2), "fan-in"),
+])
+def test_q3_wrong_constants_are_named(factor, words):
+    res = status(check.q3, lambda x1, x2, w: uvu_right(x1, x2, w) * factor)
+    assert res.status == "fail" and words in res.message, res.message
+
+
+def test_q3_weights_in_wrong_order():
+    res = status(check.q3, lambda x1, x2, w: uvu_right(x1, x2, w.reshape(2, 4).T.reshape(-1)))
+    assert res.status == "fail" and "wrong order" in res.message
+
+
+def test_q3_shape_nan_exception_and_stubs():
+    res = status(check.q3, lambda x1, x2, w: uvu_right(x1, x2, w).reshape(-1, 4, 3))
+    assert res.status == "fail" and "shape" in res.message
+    res = status(check.q3, lambda x1, x2, w: uvu_right(x1, x2, w) / 0 * 0)
+    assert res.status == "fail" and "NaN" in res.message
+    res = status(check.q3, lambda x1, x2, w: x1 @ x2)  # a shape error inside the learner's code
+    assert res.status == "fail" and "RuntimeError" in res.message
+    assert status(check.q3, ...).status == "not attempted"
+    assert status(check.q3, not_implemented).status == "not attempted"
+
+
+# --- q4: selection rules --------------------------------------------------------------------------
+@pytest.mark.parametrize("answer", ["1o + 2o + 3o", "3o+2o+1o", "1x1o+2x2o+1x3o", o3.Irreps("1o+2o+3o"), ["1o", "2o", "3o"]])
+def test_q4_right_answers_pass(answer):
+    assert status(check.q4, answer).passed
+
+
+@pytest.mark.parametrize("answer, words", [
+    ("1e + 2e + 3e", "parity"),
+    ("1o + 2o", "missing 3o"),
+    ("0o + 1o + 2o + 3o", "not allowed: 0o"),
+    ("1o + 2o + 3o + 2e", "not allowed: 2e"),
+    ("banana", "could not read"),
+])
+def test_q4_wrong_answers(answer, words):
+    res = status(check.q4, answer)
+    assert res.status == "fail" and words in res.message, res.message
+
+
+def test_q4_stub():
+    assert status(check.q4, ...).status == "not attempted"
+
+
+def test_checkers_never_raise_in_the_notebook(capsys, monkeypatch):
+    monkeypatch.delenv("E3TEACH_STRICT", raising=False)
+    check.q2(broken)
+    check.q3(lambda *a: float("nan"))
+    check.q4(42)
+    out = capsys.readouterr().out
+    assert out.count("❌") == 3
