@@ -1,0 +1,166 @@
+"""Checkers for lesson 09 (tetris): ``from e3teach.checks import lesson09 as check``.
+
+* ``q1(batch_graphs)``: concatenate point clouds of different sizes, with the ``batch`` vector.
+* ``q2(decode_outputs)``: ``0o + 6x0e`` outputs → predicted shape (nearest label vector).
+* ``q3(transformed_labels)``: the true shape of a piece after an O(3) element of determinant ``det``.
+* ``q4(irreps)``: output irreps of a rotation-invariant output that can tell a shape from its mirror image.
+"""
+from __future__ import annotations
+
+import torch
+from e3nn import o3
+
+from ..data import tetris as T
+from ..equivariance import random_rotation
+from .core import call, exercise, expect_tensor, fail
+
+__all__ = ["q1", "q2", "q3", "q4"]
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _as_index(value, name: str, n: int) -> torch.Tensor:
+    """An integer tensor of shape (n,) (floats holding whole numbers are refused with a hint)."""
+    value = expect_tensor(value, name, shape=(n,), finite=False)
+    if value.dtype.is_floating_point or value.dtype == torch.bool:
+        fail(f"`{name}` has dtype {value.dtype}; class indices should be integers (torch.long)",
+             "argmin/argmax already return torch.long; convert other tensors with .long()")
+    return value
+
+
+# ----------------------------------------------------------------------------- q1
+@exercise("batch point clouds of different sizes", hints=[
+    "Stack the points of all clouds one after the other, and remember which cloud each point came from.",
+    "pos = torch.cat(clouds); the batch vector repeats the cloud index k once per point of cloud k.",
+    "batch = torch.cat([torch.full((len(c),), k, dtype=torch.long) for k, c in enumerate(clouds)])",
+])
+def q1(batch_graphs):
+    """Check ``batch_graphs(list of (n_k, 3) tensors) -> (pos (N, 3), batch (N,))``."""
+    gen = _gen(91)
+    sizes = [3, 5, 1, 4]
+    clouds = [torch.randn(n, 3, generator=gen, dtype=torch.float64) for n in sizes]
+    out = call(batch_graphs, [c.clone() for c in clouds])
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        fail(f"`batch_graphs(clouds)` should return two tensors (pos, batch), got {type(out).__name__}"
+             + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""), "end with `return pos, batch`")
+    n = sum(sizes)
+    pos = expect_tensor(out[0], "pos", shape=(n, 3))
+    batch = _as_index(out[1], "batch", n)
+    if not torch.equal(pos.to(torch.float64), torch.cat(clouds)):
+        fail("`pos` is not the points of the clouds, in order (cloud 0 first, then cloud 1, ...)",
+             "torch.cat(clouds) along the first axis")
+    expected = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    if bool((batch[1:] < batch[:-1]).any()):
+        fail(f"`batch` is not sorted: {batch.tolist()}; the points of a cloud must be contiguous",
+             "cloud k's points all come before cloud k+1's")
+    if not torch.equal(batch.long(), expected):
+        fail(f"for clouds of sizes {sizes}, `batch` is {batch.tolist()}, expected {expected.tolist()}",
+             "batch[i] is the index of the cloud point i belongs to (0, 1, 2, ...)")
+    single = call(batch_graphs, [clouds[1]])
+    if not isinstance(single, (tuple, list)) or len(single) != 2:
+        fail("with a single cloud, `batch_graphs` should still return (pos, batch)")
+    b1 = _as_index(single[1], "batch (one cloud)", sizes[1])
+    if bool((b1 != 0).any()):
+        fail(f"with a single cloud, `batch` should be all zeros, got {b1.tolist()}")
+    return f"clouds of sizes {sizes} → pos {tuple(pos.shape)}, batch {batch.tolist()}; a single cloud works too"
+
+
+# ----------------------------------------------------------------------------- q2
+@exercise("decode 0o + 6x0e outputs into shapes", hints=[
+    "Compare each output row with the 8 label vectors (tetris().label) and pick the closest.",
+    "The Euclidean distance from every output to every label: torch.cdist(outputs, labels), shape (B, 8).",
+    "torch.cdist(outputs, T.tetris(outputs.dtype).label).argmin(dim=1). argmax of the output is NOT the "
+    "same: chiral_shape_2's label has its only non-zero entry at -1.",
+])
+def q2(decode_outputs):
+    """Check ``decode_outputs(outputs (B, 7)) -> (B,) shape indices`` against nearest-label decoding."""
+    labels = T.tetris(torch.float64).label
+    out = _as_index(call(decode_outputs, labels.clone()), "decode_outputs(labels)", 8)
+    if out.tolist() != list(range(8)):
+        wrong = [T.SHAPE_NAMES[i] for i in range(8) if int(out[i]) != i]
+        fail(f"the 8 label vectors themselves decode to {out.tolist()}, expected [0, 1, ..., 7] (wrong for: {', '.join(wrong)})",
+             "pick the label vector NEAREST to the output (smallest distance), not the largest entry")
+    gen = _gen(92)
+    outputs = labels[torch.randint(0, 8, (64,), generator=gen)] + 0.3 * torch.randn(64, 7, generator=gen, dtype=torch.float64)
+    outputs = torch.cat([outputs, 0.7 * torch.randn(64, 7, generator=gen, dtype=torch.float64)])
+    got = _as_index(call(decode_outputs, outputs.clone()), "decode_outputs(outputs)", 128)
+    expected = T.decode(outputs)
+    bad = int((got.long() != expected).sum())
+    if bad:
+        fail(f"{bad} of 128 noisy or random outputs are decoded differently from the nearest label vector",
+             "use the Euclidean distance to each of the 8 label vectors, then argmin")
+    float_out = _as_index(call(decode_outputs, outputs[:8].float()), "decode_outputs(float32 outputs)", 8)
+    if not torch.equal(float_out.long(), T.decode(outputs[:8].float())):
+        fail("with float32 outputs the answer changes", "build the labels in the dtype of the outputs")
+    return "the 8 labels decode to themselves, and 128 noisy/random outputs match nearest-label decoding"
+
+
+# ----------------------------------------------------------------------------- q3
+@exercise("true shapes after rotations and reflections", hints=[
+    "A rotation does not change what a piece is. A reflection (det = -1) turns an achiral piece into a "
+    "rotated copy of itself, but a chiral piece into its mirror partner.",
+    "The chiral pair is shapes 0 and 1: where det < 0 and shape < 2, the new shape is 1 - shape.",
+    "new = shape.clone(); flip = (shape < 2) & (det < 0); new[flip] = 1 - new[flip]; return new",
+])
+def q3(transformed_labels):
+    """Check ``transformed_labels(shape (B,), det (B,)) -> (B,)`` on all shapes with det = ±1."""
+    shape = torch.arange(8).repeat(2)
+    det = torch.tensor([1.0] * 8 + [-1.0] * 8)
+    got = _as_index(call(transformed_labels, shape.clone(), det.clone()), "transformed_labels(shape, det)", 16)
+    expected = torch.where((shape < 2) & (det < 0), 1 - shape, shape)
+    if not torch.equal(got.long(), expected):
+        rotated_bad = [T.SHAPE_NAMES[int(s)] for s, g, d in zip(shape, got, det) if d > 0 and int(g) != int(s)]
+        if rotated_bad:
+            fail(f"after a rotation (det = +1) the shape changed for {', '.join(rotated_bad)}",
+                 "a rotation never changes which piece it is")
+        if int(got[8]) == 0 and int(got[9]) == 1:
+            fail("after a reflection (det = -1), chiral_shape_1 stays chiral_shape_1: but its mirror image is "
+                 "a (rotated) chiral_shape_2", "swap 0 ↔ 1 where det < 0")
+        fail(f"for det = -1 you return {got[8:].tolist()}, expected {expected[8:].tolist()}",
+             "only the chiral pair (shapes 0 and 1) changes under a reflection")
+    gen = _gen(93)
+    shape = torch.randint(0, 8, (50,), generator=gen)
+    mats = T.random_orthogonal(50, reflections=True, generator=gen, dtype=torch.float64)
+    det = torch.linalg.det(mats)
+    truth = T.transform(T.tetris(torch.float64).subset(shape), mats).shape
+    got = _as_index(call(transformed_labels, shape.clone(), det.clone()), "transformed_labels(shape, det)", 50)
+    if not torch.equal(got.long(), truth):
+        fail("on 50 random rotations and reflections (det ≈ ±1, not exactly) some answers are wrong",
+             "compare det with 0 (det < 0), not with -1 exactly: a computed determinant is -0.9999999...")
+    return "all 8 shapes under det = ±1, and 50 random O(3) elements (the chiral pair swaps under reflections)"
+
+
+# ----------------------------------------------------------------------------- q4
+@exercise("output irreps that can see a mirror", hints=[
+    "A class does not change when the piece is rotated: every output must be a scalar (l = 0).",
+    "Under inversion an even scalar (0e) does not change and an odd scalar (0o) changes sign.",
+    "A single pseudoscalar is enough: '0o' (the lesson used '0o + 6x0e').",
+])
+def q4(irreps):
+    """Check an Irreps string: rotation-invariant (only l = 0) and changed by inversion (some 0o)."""
+    if isinstance(irreps, str) and not irreps.strip():
+        fail("the string is empty", "write irreps like '3x0e + 1x0o'")
+    try:
+        irreps = o3.Irreps(irreps)
+    except Exception as exc:  # noqa: BLE001 - any parsing error is the learner's
+        fail(f"e3nn cannot read {irreps!r} as irreps ({type(exc).__name__}: {exc})",
+             "write irreps like '3x0e + 1x0o': multiplicity x l, then e (even) or o (odd)")
+    if irreps.dim == 0:
+        fail("these irreps have dimension 0: the model would output nothing")
+    R = random_rotation(_gen(94), torch.float64)
+    eye = torch.eye(irreps.dim, dtype=torch.float64)
+    with torch.no_grad():
+        D_rot = irreps.D_from_matrix(R)
+        D_inv = irreps.D_from_matrix(-torch.eye(3, dtype=torch.float64))
+    if not torch.allclose(D_rot, eye, atol=1e-6):
+        moving = [str(ir) for _, ir in irreps if ir.l > 0]
+        fail(f"'{irreps}' contains {', '.join(moving)}: these components change when the piece is rotated, "
+             "so the answer would depend on the orientation", "keep only scalars (l = 0)")
+    if torch.allclose(D_inv, eye):
+        fail(f"inversion acts as the identity on '{irreps}': then f(mirror image) = f(rotated original) = "
+             "f(original), and no model with this output can tell them apart", "you need a component that changes sign under inversion")
+    n_odd = sum(mul for mul, ir in irreps if ir.p == -1)
+    extra = "" if irreps.dim == 1 else f" ({n_odd} odd scalar(s) among {irreps.dim} numbers; the smallest answer is '0o')"
+    return f"'{irreps}' is rotation-invariant and its 0o part flips sign under inversion{extra}"

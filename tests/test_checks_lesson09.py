@@ -1,0 +1,97 @@
+"""Checkers of lesson 09: right answers pass, typical wrong answers fail with a useful message,
+stubs are "not attempted", and broken code is ❌ without raising."""
+import math
+
+import pytest
+import torch
+
+from e3teach.checks import lesson09 as check
+from e3teach.data import tetris as T
+
+
+def stub(*args):
+    raise NotImplementedError
+
+
+def boom(*args):
+    raise ZeroDivisionError("oops")
+
+
+# ------------------------------------------------------------------ right answers
+def batch_graphs(clouds):
+    pos = torch.cat(list(clouds))
+    batch = torch.cat([torch.full((len(c),), k, dtype=torch.long) for k, c in enumerate(clouds)])
+    return pos, batch
+
+
+def decode_outputs(outputs):
+    return torch.cdist(outputs, T.tetris(outputs.dtype).label).argmin(dim=1)
+
+
+def transformed_labels(shape, det):
+    return torch.where((shape < 2) & (det < 0), 1 - shape, shape)
+
+
+@pytest.mark.parametrize("q, answer", [(check.q1, batch_graphs), (check.q2, decode_outputs),
+                                       (check.q3, transformed_labels), (check.q4, "0o"),
+                                       (check.q4, "1x0o + 6x0e")])
+def test_right_answers_pass(q, answer):
+    res = q.run(answer)
+    assert res.passed, str(res)
+
+
+@pytest.mark.parametrize("q", [check.q1, check.q2, check.q3, check.q4])
+def test_stubs_are_not_attempted(q):
+    assert q.run(...).status == "not attempted"
+    if q is not check.q4:
+        assert q.run(stub).status == "not attempted"
+
+
+@pytest.mark.parametrize("q", [check.q1, check.q2, check.q3])
+def test_exceptions_fail_without_raising(q):
+    res = q.run(boom)
+    assert res.status == "fail" and "ZeroDivisionError" in res.message
+
+
+# ------------------------------------------------------------------ typical wrong answers
+def test_q1_wrong_answers():
+    res = check.q1.run(lambda clouds: (torch.cat(clouds), torch.arange(sum(len(c) for c in clouds))))
+    assert res.status == "fail" and "batch" in res.message
+    res = check.q1.run(lambda clouds: (torch.cat(clouds), torch.cat([torch.full((len(c),), float(k)) for k, c in enumerate(clouds)])))
+    assert res.status == "fail" and "dtype" in res.message
+    res = check.q1.run(lambda clouds: (torch.stack([c.mean(0) for c in clouds]), torch.arange(len(clouds))))
+    assert res.status == "fail" and "shape" in res.message
+    res = check.q1.run(lambda clouds: torch.cat(clouds))
+    assert res.status == "fail" and "two tensors" in res.message
+    res = check.q1.run(lambda clouds: (torch.cat(clouds) * math.nan, batch_graphs(clouds)[1]))
+    assert res.status == "fail" and "NaN" in res.message
+
+
+def test_q2_wrong_answers():
+    res = check.q2.run(lambda out: out.argmax(dim=1))        # argmax is not nearest-label decoding
+    assert res.status == "fail" and "nearest" in res.message.lower()
+    res = check.q2.run(lambda out: torch.cdist(out, T.tetris(out.dtype).label).argmin(dim=1).float())
+    assert res.status == "fail" and "integers" in res.message
+    res = check.q2.run(lambda out: torch.cdist(out, T.tetris(out.dtype).label).argmin(dim=1)[:3])
+    assert res.status == "fail" and "shape" in res.message
+
+
+def test_q3_wrong_answers():
+    res = check.q3.run(lambda shape, det: shape)             # forgets that mirrors swap the chiral pair
+    assert res.status == "fail" and "chiral_shape_2" in res.message
+    res = check.q3.run(lambda shape, det: torch.where((shape < 2) & (det == -1), 1 - shape, shape))
+    assert res.status == "fail" and "det < 0" in res.message  # exact comparison breaks on computed dets
+    res = check.q3.run(lambda shape, det: torch.where(det < 0, 1 - shape, shape))
+    assert res.status == "fail"
+
+
+def test_q4_wrong_answers():
+    res = check.q4.run("8x0e")
+    assert res.status == "fail" and "inversion" in res.message
+    res = check.q4.run("0o + 1o")
+    assert res.status == "fail" and "rotated" in res.message
+    res = check.q4.run("1e")
+    assert res.status == "fail" and "rotated" in res.message
+    res = check.q4.run("zero-odd")
+    assert res.status == "fail" and "cannot read" in res.message
+    assert check.q4.run("").status == "fail"
