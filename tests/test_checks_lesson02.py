@@ -3,24 +3,10 @@ stubs are "not attempted", and broken code is ❌ without raising."""
 import pytest
 import torch
 
+from checker_stubs import crashes, status, stub_ellipsis, stub_raise
 from e3teach.checks import lesson02 as check
 
 
-def status(exercise, *answers):
-    res = exercise.run(*answers)
-    return res.status, res.message
-
-
-def stub_ellipsis(*args):
-    ...
-
-
-def stub_raise(*args):
-    raise NotImplementedError
-
-
-def crashes(*args):
-    raise KeyError("oops")
 
 
 def returns_nan(*args):
