@@ -57,8 +57,11 @@ class PointConvolution(torch.nn.Module):
                                                  shared_weights=False)
         self.weights = enn.FullyConnectedNet([num_basis, radial_hidden, self.tp.weight_numel], torch.nn.functional.silu)
 
-    def forward(self, x: torch.Tensor, pos: torch.Tensor, edge_src: torch.Tensor, edge_dst: torch.Tensor) -> torch.Tensor:
-        edge_vec = pos[edge_dst] - pos[edge_src]
+    def forward(self, x: torch.Tensor, pos: torch.Tensor, edge_src: torch.Tensor, edge_dst: torch.Tensor,
+                edge_vec: torch.Tensor | None = None) -> torch.Tensor:
+        """``edge_vec`` defaults to ``pos[edge_dst] - pos[edge_src]``; pass it to add periodic cell shifts (lesson 12)."""
+        if edge_vec is None:
+            edge_vec = pos[edge_dst] - pos[edge_src]
         sh = o3.spherical_harmonics(self.irreps_sh, edge_vec, normalize=True, normalization="component")
         weights = self.weights(self.radial(edge_vec.norm(dim=1)))
         messages = self.tp(x[edge_src], sh, weights)
@@ -102,8 +105,8 @@ class GatedBlock(torch.nn.Module):
         self.conv = PointConvolution(irreps_in, self.gate.irreps_in, **conv_kwargs)
         self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), self.gate.irreps_out
 
-    def forward(self, x, pos, edge_src, edge_dst):
-        return self.gate(self.conv(x, pos, edge_src, edge_dst))
+    def forward(self, x, pos, edge_src, edge_dst, edge_vec=None):
+        return self.gate(self.conv(x, pos, edge_src, edge_dst, edge_vec=edge_vec))
 
 
 class EquivariantPointNet(torch.nn.Module):

@@ -1,0 +1,124 @@
+"""Unit tests of the lesson 12 checkers: right answers pass, typical mistakes fail clearly, stubs are ⏳."""
+import math
+
+import numpy as np
+import torch
+from ase import Atoms
+
+from e3teach import crystals
+from e3teach.checks import lesson12 as check
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError
+
+
+def _boom(*args, **kwargs):
+    raise ZeroDivisionError("oops")
+
+
+# ---- q1
+def good_neighbours(pos, cell, r_max):
+    return crystals.periodic_radius_graph(pos, cell, r_max)
+
+
+def no_self_images(pos, cell, r_max):
+    s, d, n = crystals.periodic_radius_graph(pos, cell, r_max)
+    keep = s != d
+    return s[keep], d[keep], n[keep]
+
+
+def too_few_shifts(pos, cell, r_max):          # only the 27 neighbouring cells
+    shifts = torch.tensor([[a, b, c] for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)])
+    vec = pos[None, :, None] - pos[:, None, None] + (shifts.to(pos.dtype) @ cell)[None, None]
+    keep = vec.norm(dim=-1) < r_max
+    keep &= ~(torch.eye(len(pos), dtype=torch.bool)[:, :, None] & (shifts == 0).all(1)[None, None])
+    s, d, k = keep.nonzero(as_tuple=True)
+    return s, d, shifts[k]
+
+
+def with_self_loops(pos, cell, r_max):
+    s, d, n = crystals.periodic_radius_graph(pos, cell, r_max)
+    idx = torch.arange(len(pos))
+    return torch.cat([s, idx]), torch.cat([d, idx]), torch.cat([n, torch.zeros(len(pos), 3, dtype=n.dtype)])
+
+
+def test_q1():
+    assert check.q1.run(good_neighbours).passed
+    res = check.q1.run(no_self_images)
+    assert res.status == "fail" and "own periodic images" in res.message
+    res = check.q1.run(too_few_shifts)
+    assert res.status == "fail" and "missing" in res.message
+    res = check.q1.run(with_self_loops)
+    assert res.status == "fail" and "zero shift" in res.message
+    for stub in (..., _stub):
+        assert check.q1.run(stub).status == "not attempted"
+    res = check.q1.run(_boom)
+    assert res.status == "fail" and "ZeroDivisionError" in res.message
+    res = check.q1.run(lambda p, c, r: good_neighbours(p, c, r)[:2])
+    assert res.status == "fail" and "three tensors" in res.message
+    res = check.q1.run(lambda p, c, r: (*good_neighbours(p, c, r)[:2], torch.zeros(3)))
+    assert res.status == "fail" and "shape" in res.message
+
+
+# ---- q2
+def good_cartesian(R_frac, t_frac, cell):
+    return cell.T @ R_frac.to(cell.dtype) @ torch.linalg.inv(cell).T, t_frac @ cell
+
+
+def test_q2():
+    assert check.q2.run(good_cartesian).passed
+    res = check.q2.run(lambda R, t, c: (c @ R.to(c.dtype) @ torch.linalg.inv(c), t @ c))      # wrong transpose
+    assert res.status == "fail" and "not orthogonal" in res.message
+    res = check.q2.run(lambda R, t, c: (good_cartesian(R, t, c)[0], t))                      # t left fractional
+    assert res.status == "fail" and "onto itself" in res.message
+    res = check.q2.run(lambda R, t, c: (R.to(c.dtype), t @ c))                                # R_frac used as is
+    assert res.status == "fail"
+    for stub in (..., _stub):
+        assert check.q2.run(stub).status == "not attempted"
+    assert "ZeroDivisionError" in check.q2.run(_boom).message
+    res = check.q2.run(lambda R, t, c: (torch.full((3, 3), math.nan, dtype=c.dtype), t @ c))
+    assert res.status == "fail" and "NaN" in res.message
+    res = check.q2.run(lambda R, t, c: (torch.eye(4), t @ c))
+    assert res.status == "fail" and "shape" in res.message
+
+
+# ---- q3
+RIGHT = {"Na in NaCl": 0, "O in SrTiO3": 1, "Zn in ZnO": 1, "C in diamond": 0}
+
+
+def test_q3():
+    assert check.q3.run(RIGHT).passed
+    assert check.q3.run({k: torch.tensor(v) for k, v in RIGHT.items()}).passed
+    res = check.q3.run({**RIGHT, "O in SrTiO3": 0, "C in diamond": 1})
+    assert res.status == "fail" and "O in SrTiO3" in res.message and "C in diamond" in res.message
+    res = check.q3.run({"Na in NaCl": 0})
+    assert res.status == "fail" and "missing" in res.message
+    res = check.q3.run({**RIGHT, "Zn in ZnO": 1.5})
+    assert res.status == "fail" and "whole number" in res.message
+    assert check.q3.run([0, 1, 1, 0]).status == "fail"
+    assert check.q3.run(...).status == "not attempted"
+    assert check.q3.run({**RIGHT, "Zn in ZnO": ...}).status == "not attempted"
+
+
+# ---- q4
+def cscl(species="CsCl"):
+    return Atoms(species, scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]], cell=[4.12] * 3, pbc=True)
+
+
+def test_q4():
+    assert check.q4.run(cscl(), 221).passed
+    assert check.q4.run(cscl(), np.int64(221)).passed
+    res = check.q4.run(cscl(), 229)
+    assert res.status == "fail" and "229" in res.message
+    res = check.q4.run(cscl("Cs2"), 229)
+    assert res.status == "fail" and "Cs and Cl" in res.message
+    res = check.q4.run(Atoms("CsCl", positions=[[0, 0, 0], [2.06, 2.06, 2.06]]), 221)        # no cell
+    assert res.status == "fail" and "periodic" in res.message
+    res = check.q4.run(Atoms("CsCl", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.0]], cell=[4.12] * 3, pbc=True), 123)
+    assert res.status == "fail" and "spglib finds" in res.message
+    res = check.q4.run(cscl(), (221, "Pm-3m"))
+    assert res.status == "fail" and "an int" in res.message
+    assert check.q4.run("CsCl", 221).status == "fail"
+    assert check.q4.run(..., ...).status == "not attempted"
+    assert check.q4.run(cscl(), ...).status == "not attempted"
