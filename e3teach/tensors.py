@@ -28,8 +28,8 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from .viz import _f32, _style_layout, _style_scene, _to_numpy, add_arrows
-from .widgets import _angles_text, _show, rotation_matrix
+from .viz import _f32, _style_layout, _style_scene, _to_numpy, add_arrows, style_3d_axes
+from .widgets import _angles_text, _show, angle_controls, rotation_matrix
 
 __all__ = ["rotate_tensor", "trace_part", "antisymmetric_part", "symmetric_traceless", "antisymmetric_vector",
            "inertia_tensor", "ellipsoid_points", "ellipsoid", "static_ellipsoid", "TensorFrameWidget",
@@ -209,16 +209,7 @@ def static_ellipsoid(T: Any, ax: Any = None, *, resolution: int = 24, title: str
         f = _to_numpy(frame).reshape(3, 3)
         for k, color in enumerate(_AXIS_COLORS):
             ax.quiver(0, 0, 0, *(half * f[:, k]), color=color, arrow_length_ratio=0.12, linewidth=2.5)
-    for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
-        setter(-half, half)
-    ax.set_box_aspect((1, 1, 1))
-    ax.view_init(elev=20, azim=35, vertical_axis="y")
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_zlabel("z")
-    if title is not None:
-        ax.set_title(title)
-    return ax
+    return style_3d_axes(ax, (0.0, 0.0, 0.0), half, title)
 
 
 class TensorFrameWidget(widgets.VBox):
@@ -238,19 +229,8 @@ class TensorFrameWidget(widgets.VBox):
         self.title = title
         self._updating = False
         self._half = 1.15 * max(float(torch.linalg.eigvalsh(t).abs().max()), 1e-12)
-        slider = dict(step=0.01, readout_format=".2f", continuous_update=False)
-        self.sliders = {
-            "alpha": widgets.FloatSlider(value=0.0, min=-math.pi, max=math.pi, description="α (y)", **slider),
-            "beta": widgets.FloatSlider(value=0.0, min=0.0, max=math.pi, description="β (x)", **slider),
-            "gamma": widgets.FloatSlider(value=0.0, min=-math.pi, max=math.pi, description="γ (y)", **slider),
-        }
-        self.mirror_box = widgets.Checkbox(value=False, description="mirror (R → −R)", indent=False)
-        self.summary = widgets.HTML()
-        self.out = widgets.Output()
-        for control in (*self.sliders.values(), self.mirror_box):
-            control.observe(self._on_change, names="value")
-        super().__init__(children=[widgets.HBox(list(self.sliders.values())),
-                                   widgets.HBox([self.mirror_box, self.summary]), self.out])
+        self.sliders, self.mirror_box, self.summary, self.out, children = angle_controls(self._on_change)
+        super().__init__(children=children)
         self.angles: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.mirror = False
         self._refresh()

@@ -604,6 +604,11 @@ def static_point_cloud(
         half = max(float((every.max(0) - every.min(0)).max()) / 2 * 1.1, 1e-6) if len(every) else 1.0
     else:
         center, half = np.zeros(3), float(lim)
+    return style_3d_axes(ax, center, half, title)
+
+
+def style_3d_axes(ax, center, half: float, title: str | None = None):
+    """Cube-shaped matplotlib 3D axes of half-width ``half`` around ``center``, y up as in e3nn's harmonics."""
     for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), center):
         setter(c - half, c + half)
     ax.set_box_aspect((1, 1, 1))

@@ -169,6 +169,26 @@ def _angles_text(angles: Sequence[float], mirror: bool) -> str:
     return f"α={a:.2f}, β={b:.2f}, γ={g:.2f}" + (" + mirror" if mirror else "")
 
 
+def angle_controls(on_change):
+    """The controls shared by the rotation widgets: sliders for e3nn's Y-X-Y Euler angles (α, β, γ), a
+    mirror checkbox (R → −R), a summary line and an output area. ``on_change`` observes every control.
+
+    Returns ``(sliders, mirror_box, summary, out, children)``; ``children`` is the laid-out rows.
+    """
+    slider = dict(step=0.01, readout_format=".2f", continuous_update=False)
+    sliders = {
+        "alpha": widgets.FloatSlider(value=0.0, min=-math.pi, max=math.pi, description="α (y)", **slider),
+        "beta": widgets.FloatSlider(value=0.0, min=0.0, max=math.pi, description="β (x)", **slider),
+        "gamma": widgets.FloatSlider(value=0.0, min=-math.pi, max=math.pi, description="γ (y)", **slider),
+    }
+    mirror_box = widgets.Checkbox(value=False, description="mirror (R → −R)", indent=False)
+    summary, out = widgets.HTML(), widgets.Output()
+    for control in (*sliders.values(), mirror_box):
+        control.observe(on_change, names="value")
+    children = [widgets.HBox(list(sliders.values())), widgets.HBox([mirror_box, summary]), out]
+    return sliders, mirror_box, summary, out, children
+
+
 class RotationWidget(widgets.VBox):
     r"""Sliders for e3nn's Euler angles (α, β, γ; R = R_y(α) R_x(β) R_y(γ)) and a mirror box.
 
@@ -200,19 +220,8 @@ class RotationWidget(widgets.VBox):
         self.show_original = show_original
         self._updating = False
 
-        slider = dict(step=0.01, readout_format=".2f", continuous_update=False)
-        self.sliders = {
-            "alpha": widgets.FloatSlider(value=0.0, min=-math.pi, max=math.pi, description="α (y)", **slider),
-            "beta": widgets.FloatSlider(value=0.0, min=0.0, max=math.pi, description="β (x)", **slider),
-            "gamma": widgets.FloatSlider(value=0.0, min=-math.pi, max=math.pi, description="γ (y)", **slider),
-        }
-        self.mirror_box = widgets.Checkbox(value=False, description="mirror (R → −R)", indent=False)
-        self.summary = widgets.HTML()
-        self.out = widgets.Output()
-        for control in (*self.sliders.values(), self.mirror_box):
-            control.observe(self._on_change, names="value")
-        super().__init__(children=[widgets.HBox(list(self.sliders.values())),
-                                   widgets.HBox([self.mirror_box, self.summary]), self.out])
+        self.sliders, self.mirror_box, self.summary, self.out, children = angle_controls(self._on_change)
+        super().__init__(children=children)
         self.angles: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.mirror = False
         self._reference = _evaluate(self.pos, self.model, self.angles, False, output=self.output_kind,
