@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 import torch
 
 from .viz import _f32, _style_layout, _style_scene, _to_numpy, add_arrows, style_3d_axes
-from .widgets import _angles_text, _show, angle_controls, rotation_matrix
+from .widgets import _angles_text, _show, angle_controls, move_controls, rotation_matrix
 
 __all__ = ["rotate_tensor", "trace_part", "antisymmetric_part", "symmetric_traceless", "antisymmetric_vector",
            "inertia_tensor", "ellipsoid_points", "ellipsoid", "static_ellipsoid", "TensorFrameWidget",
@@ -247,17 +247,7 @@ class TensorFrameWidget(widgets.VBox):
 
     def set_angles(self, alpha: float, beta: float, gamma: float, mirror: bool = False) -> torch.Tensor:
         """Move to R = ±R(α, β, γ) (sliders follow, clipped to their range); return R T Rᵀ."""
-        self._updating = True
-        try:
-            for key, value in zip(("alpha", "beta", "gamma"), (alpha, beta, gamma)):
-                s = self.sliders[key]
-                s.value = min(max(float(value), s.min), s.max)
-            self.mirror_box.value = bool(mirror)
-        finally:
-            self._updating = False
-        self.angles = (float(alpha), float(beta), float(gamma))
-        self.mirror = bool(mirror)
-        self._refresh()
+        move_controls(self, alpha, beta, gamma, mirror)
         return self.rotated_tensor()
 
     def _on_change(self, change: dict) -> None:

@@ -169,6 +169,22 @@ def _angles_text(angles: Sequence[float], mirror: bool) -> str:
     return f"α={a:.2f}, β={b:.2f}, γ={g:.2f}" + (" + mirror" if mirror else "")
 
 
+def move_controls(widget, alpha: float, beta: float, gamma: float, mirror: bool) -> None:
+    """Set a widget made with :func:`angle_controls` to R = ±R(α, β, γ) without firing its observers
+    once per slider (sliders are clipped to their range), then redraw it once."""
+    widget._updating = True
+    try:
+        for key, value in zip(("alpha", "beta", "gamma"), (alpha, beta, gamma)):
+            slider = widget.sliders[key]
+            slider.value = min(max(float(value), slider.min), slider.max)
+        widget.mirror_box.value = bool(mirror)
+    finally:
+        widget._updating = False
+    widget.angles = (float(alpha), float(beta), float(gamma))
+    widget.mirror = bool(mirror)
+    widget._refresh()
+
+
 def angle_controls(on_change):
     """The controls shared by the rotation widgets: sliders for e3nn's Y-X-Y Euler angles (α, β, γ), a
     mirror checkbox (R → −R), a summary line and an output area. ``on_change`` observes every control.
@@ -245,17 +261,7 @@ class RotationWidget(widgets.VBox):
     def set_angles(self, alpha: float, beta: float, gamma: float, mirror: bool = False
                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Move to R = ±R(α, β, γ) (sliders follow, clipped to their range); return (pos @ R.T, model output)."""
-        self._updating = True
-        try:
-            for key, value in zip(("alpha", "beta", "gamma"), (alpha, beta, gamma)):
-                s = self.sliders[key]
-                s.value = min(max(float(value), s.min), s.max)
-            self.mirror_box.value = bool(mirror)
-        finally:
-            self._updating = False
-        self.angles = (float(alpha), float(beta), float(gamma))
-        self.mirror = bool(mirror)
-        self._refresh()
+        move_controls(self, alpha, beta, gamma, mirror)
         return self.state.pos, self.state.output
 
     def _on_change(self, change: dict) -> None:
