@@ -31,6 +31,7 @@ from e3nn import o3
 
 from .env import default_dtype
 from .models import GatedBlock, PointConvolution
+from .point_groups import PointGroup, character_count
 
 __all__ = ["from_ase", "spglib_cell", "periodic_radius_graph", "edge_vectors", "symmetry_operations",
            "space_group", "operation_permutation", "site_symmetry", "SiteSymmetry", "classify_point_group",
@@ -233,16 +234,8 @@ def count_invariant_harmonics(matrices, lmax: int) -> dict[int, int]:
     degree ``l`` have parity :math:`(-1)^l` (the irrep ``"le"`` or ``"lo"``). Computed in float64.
     Same result as :func:`e3teach.point_groups.count_invariant_harmonics` (rank of the projector).
     """
-    with default_dtype(torch.float64):
-        Rs = torch.stack([torch.as_tensor(R, dtype=torch.float64) for R in matrices])
-        out = {}
-        for l in range(lmax + 1):
-            D = o3.Irrep(l, (-1) ** l).D_from_matrix(Rs)
-            mean = float(D.diagonal(dim1=-2, dim2=-1).sum(-1).mean())
-            if abs(mean - round(mean)) > 1e-6:
-                raise ValueError("the matrices do not form a group (the character average is not an integer)")
-            out[l] = round(mean)
-    return out
+    group = PointGroup("site", torch.stack([torch.as_tensor(R, dtype=torch.float64) for R in matrices]))
+    return {l: character_count(group, o3.Irrep(l, (-1) ** l)) for l in range(lmax + 1)}
 
 
 @dataclass
@@ -275,7 +268,6 @@ class SiteSymmetry:
 
     def as_point_group(self):
         """The same group as an :class:`e3teach.point_groups.PointGroup` (lesson 10's tools apply)."""
-        from .point_groups import PointGroup
         return PointGroup(self.name, self.matrices)
 
 

@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 import torch
 
 from .viz import _f32, _style_layout, _style_scene, _to_numpy, add_arrows, style_3d_axes
-from .widgets import _angles_text, _show, angle_controls, move_controls, rotation_matrix
+from .widgets import AngleControlled, _angles_text, _show, angle_controls, rotation_matrix
 
 __all__ = ["rotate_tensor", "trace_part", "antisymmetric_part", "symmetric_traceless", "antisymmetric_vector",
            "inertia_tensor", "ellipsoid_points", "ellipsoid", "static_ellipsoid", "TensorFrameWidget",
@@ -212,7 +212,7 @@ def static_ellipsoid(T: Any, ax: Any = None, *, resolution: int = 24, title: str
     return style_3d_axes(ax, (0.0, 0.0, 0.0), half, title)
 
 
-class TensorFrameWidget(widgets.VBox):
+class TensorFrameWidget(AngleControlled, widgets.VBox):
     r"""Sliders for e3nn's Euler angles (R = R_y(α) R_x(β) R_y(γ)) and a mirror box (R → −R); shows the
     ellipsoid of :math:`R T R^\top` with the rotated frame :math:`(R e_x, R e_y, R e_z)`.
 
@@ -247,15 +247,8 @@ class TensorFrameWidget(widgets.VBox):
 
     def set_angles(self, alpha: float, beta: float, gamma: float, mirror: bool = False) -> torch.Tensor:
         """Move to R = ±R(α, β, γ) (sliders follow, clipped to their range); return R T Rᵀ."""
-        move_controls(self, alpha, beta, gamma, mirror)
+        self._move_controls(alpha, beta, gamma, mirror)
         return self.rotated_tensor()
-
-    def _on_change(self, change: dict) -> None:
-        if self._updating:
-            return
-        self.angles = tuple(float(self.sliders[k].value) for k in ("alpha", "beta", "gamma"))  # type: ignore[assignment]
-        self.mirror = bool(self.mirror_box.value)
-        self._refresh()
 
     def _refresh(self) -> None:
         rotated = self.rotated_tensor()

@@ -169,20 +169,30 @@ def _angles_text(angles: Sequence[float], mirror: bool) -> str:
     return f"α={a:.2f}, β={b:.2f}, γ={g:.2f}" + (" + mirror" if mirror else "")
 
 
-def move_controls(widget, alpha: float, beta: float, gamma: float, mirror: bool) -> None:
-    """Set a widget made with :func:`angle_controls` to R = ±R(α, β, γ) without firing its observers
-    once per slider (sliders are clipped to their range), then redraw it once."""
-    widget._updating = True
-    try:
-        for key, value in zip(("alpha", "beta", "gamma"), (alpha, beta, gamma)):
-            slider = widget.sliders[key]
-            slider.value = min(max(float(value), slider.min), slider.max)
-        widget.mirror_box.value = bool(mirror)
-    finally:
-        widget._updating = False
-    widget.angles = (float(alpha), float(beta), float(gamma))
-    widget.mirror = bool(mirror)
-    widget._refresh()
+class AngleControlled:
+    """Behaviour shared by the widgets built on :func:`angle_controls` (they define ``_refresh``)."""
+
+    def _move_controls(self, alpha: float, beta: float, gamma: float, mirror: bool) -> None:
+        """Set R = ±R(α, β, γ): sliders follow (clipped to their range) without firing observers
+        once per slider, then redraw once."""
+        self._updating = True
+        try:
+            for key, value in zip(("alpha", "beta", "gamma"), (alpha, beta, gamma)):
+                slider = self.sliders[key]
+                slider.value = min(max(float(value), slider.min), slider.max)
+            self.mirror_box.value = bool(mirror)
+        finally:
+            self._updating = False
+        self.angles = (float(alpha), float(beta), float(gamma))
+        self.mirror = bool(mirror)
+        self._refresh()
+
+    def _on_change(self, change: dict) -> None:
+        if self._updating:
+            return
+        self.angles = tuple(float(self.sliders[k].value) for k in ("alpha", "beta", "gamma"))
+        self.mirror = bool(self.mirror_box.value)
+        self._refresh()
 
 
 def angle_controls(on_change):
@@ -205,7 +215,7 @@ def angle_controls(on_change):
     return sliders, mirror_box, summary, out, children
 
 
-class RotationWidget(widgets.VBox):
+class RotationWidget(AngleControlled, widgets.VBox):
     r"""Sliders for e3nn's Euler angles (α, β, γ; R = R_y(α) R_x(β) R_y(γ)) and a mirror box.
 
     On each change the cloud is rotated, ``pos @ R.T`` (R → -R when mirrored), and, with a
@@ -261,15 +271,8 @@ class RotationWidget(widgets.VBox):
     def set_angles(self, alpha: float, beta: float, gamma: float, mirror: bool = False
                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Move to R = ±R(α, β, γ) (sliders follow, clipped to their range); return (pos @ R.T, model output)."""
-        move_controls(self, alpha, beta, gamma, mirror)
+        self._move_controls(alpha, beta, gamma, mirror)
         return self.state.pos, self.state.output
-
-    def _on_change(self, change: dict) -> None:
-        if self._updating:
-            return
-        self.angles = tuple(float(self.sliders[k].value) for k in ("alpha", "beta", "gamma"))  # type: ignore[assignment]
-        self.mirror = bool(self.mirror_box.value)
-        self._refresh()
 
     def _refresh(self) -> None:
         self.state = _evaluate(self.pos, self.model, self.angles, self.mirror, output=self.output_kind,

@@ -1,29 +1,13 @@
 """Tests of the lesson-06 checkers: right answers pass, typical mistakes fail with a useful message,
 stubs are "not attempted", and broken code (exceptions, NaN, wrong shapes) is ❌ without raising."""
-import pytest
 import torch
 from e3nn import io, o3
 
 import e3teach
+from checker_stubs import crashes, status, stub_raise
 from e3teach.checks import lesson06 as check
 
 
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("E3TEACH_STRICT", raising=False)
-
-
-def status(ex, *answers):
-    res = ex.run(*answers)
-    return res.status, res.message
-
-
-def stub(*args):
-    raise NotImplementedError
-
-
-def boom(*args):
-    raise ValueError("oops")
 
 
 # ----------------------------------------------------------------------------- q1
@@ -45,10 +29,10 @@ def test_q1_right_and_wrong():
 
 
 def test_q1_stub_error_nan():
-    assert status(check.q1, stub)[0] == "not attempted"
+    assert status(check.q1, stub_raise)[0] == "not attempted"
     assert status(check.q1, ...)[0] == "not attempted"
-    s, msg = status(check.q1, boom)
-    assert s == "fail" and "ValueError" in msg
+    s, msg = status(check.q1, crashes)
+    assert s == "fail" and "KeyError" in msg
     s, msg = status(check.q1, lambda T: tuple(torch.full((3, 3), float("nan"), dtype=T.dtype) for _ in range(3)))
     assert s == "fail" and "NaN" in msg
 
@@ -102,9 +86,9 @@ def test_q3_right_and_wrong():
 
 
 def test_q3_stub_error_nan():
-    assert status(check.q3, stub)[0] == "not attempted"
-    s, msg = status(check.q3, boom)
-    assert s == "fail" and "ValueError" in msg
+    assert status(check.q3, stub_raise)[0] == "not attempted"
+    s, msg = status(check.q3, crashes)
+    assert s == "fail" and "KeyError" in msg
     s, msg = status(check.q3, lambda p, m: inertia(p, m) / 0.0 * 0.0)
     assert s == "fail" and "NaN" in msg
 
@@ -148,9 +132,9 @@ def test_q4_typical_mistakes():
 
 
 def test_q4_stub_error_nan_shape():
-    assert status(check.q4, stub)[0] == "not attempted"
-    s, msg = status(check.q4, boom)
-    assert s == "fail" and "ValueError" in msg
+    assert status(check.q4, stub_raise)[0] == "not attempted"
+    s, msg = status(check.q4, crashes)
+    assert s == "fail" and "KeyError" in msg
     s, msg = status(check.q4, lambda T, R, f: T * float("nan"))
     assert s == "fail" and "NaN" in msg
     s, msg = status(check.q4, lambda T, R, f: T.flatten())

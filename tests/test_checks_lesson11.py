@@ -1,31 +1,15 @@
 """Tests of the lesson-11 checkers: right answers pass, typical mistakes fail with a useful message,
 stubs are "not attempted", and broken code (exceptions, NaN, wrong shapes) is ❌ without raising."""
-import pytest
 import torch
 from e3nn import io, o3
 
 import e3teach
+from checker_stubs import crashes, status, stub_raise
 from e3teach.checks import lesson11 as check
 
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _not_strict(monkeypatch):
-    monkeypatch.delenv("E3TEACH_STRICT", raising=False)
-
-
-def status(ex, *answers):
-    res = ex.run(*answers)
-    return res.status, res.message
-
-
-def stub(*args):
-    raise NotImplementedError
-
-
-def boom(*args):
-    raise ValueError("oops")
 
 
 # ----------------------------------------------------------------------------- q1
@@ -64,10 +48,10 @@ def test_q1_reference_is_the_lesson_formula():
 
 
 def test_q1_stub_error_nan():
-    assert status(check.q1, stub)[0] == "not attempted"
+    assert status(check.q1, stub_raise)[0] == "not attempted"
     assert status(check.q1, ...)[0] == "not attempted"
-    s, msg = status(check.q1, boom)
-    assert s == "fail" and "ValueError" in msg
+    s, msg = status(check.q1, crashes)
+    assert s == "fail" and "KeyError" in msg
     s, msg = status(check.q1, lambda *a: torch.tensor(float("nan")))
     assert s == "fail" and "NaN" in msg
     s, msg = status(check.q1, lambda *a: "0.375")
@@ -151,9 +135,9 @@ def test_q4_right_and_wrong():
 
 
 def test_q4_stub_error_nan():
-    assert status(check.q4, stub)[0] == "not attempted"
+    assert status(check.q4, stub_raise)[0] == "not attempted"
     assert status(check.q4, ...)[0] == "not attempted"
-    s, msg = status(check.q4, boom)
-    assert s == "fail" and "ValueError" in msg
+    s, msg = status(check.q4, crashes)
+    assert s == "fail" and "KeyError" in msg
     s, msg = status(check.q4, lambda *a: float("nan"))
     assert s == "fail" and "nan" in msg
