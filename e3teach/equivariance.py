@@ -16,7 +16,9 @@ compare both on the same models.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import html
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -25,6 +27,7 @@ import torch
 from e3nn import o3
 
 from .env import default_dtype
+from .roundoff import format_error
 
 #: Groups we know how to sample, and which kinds of elements each contains.
 GROUPS = {
@@ -105,9 +108,20 @@ def _as_irreps_list(irreps) -> list[o3.Irreps]:
 class EquivarianceReport:
     """The result of an equivariance check.
 
-    ``errors[e, k]`` is the largest absolute deviation :math:`|f(g\\cdot x) - g\\cdot f(x)|` for
-    group element ``e`` on output irrep block ``k``. Printing gives a one-line verdict; in
-    JupyterLab it renders as a small table. ``bool(report)`` is ``True`` when it passed.
+    ``errors[e, k]`` is the largest deviation :math:`|f(g\\cdot x) - g\\cdot f(x)|` for group
+    element ``e`` on output irrep block ``k``, **relative to that block's own size**: divided by
+    :math:`\\max(1, \\max|f(x)_k|)` (``block_scales``). ``absolute_errors`` keeps the raw numbers.
+
+    Why relative, per block: round-off grows with the size of the numbers, so a correct model whose
+    outputs are ×10⁸ larger has ×10⁸ larger absolute errors and should still pass; and a broken
+    small block (a 0.01-sized vector) must not hide behind a large scalar next to it, as it would
+    with one scale for the whole output. Below size 1 the error is absolute (a block that should be
+    zero is not judged relative to zero). ``e3nn.util.test.assert_equivariant`` compares absolute
+    errors with one tolerance instead: the same verdict for outputs of size ~1.
+
+    Printing gives a one-line verdict; in JupyterLab it renders as a small table.
+    ``bool(report)`` is ``True`` when it passed. Errors within the tolerance are printed as a band
+    (``< 1e-11``, see :mod:`e3teach.roundoff`), so the text is the same on every CPU.
     """
 
     group: str
@@ -116,9 +130,19 @@ class EquivarianceReport:
     irreps_labels: list[str]
     errors: torch.Tensor
     tolerance: float
-    output_scale: float
+    block_scales: torch.Tensor
     dtype: torch.dtype = torch.float64
     notes: list[str] = field(default_factory=list)
+    built_in_float32: bool = False
+
+    @property
+    def absolute_errors(self) -> torch.Tensor:
+        """The raw errors ``|f(g·x) − g·f(x)|`` per element and block (not divided by the block size)."""
+        return self.errors * self.block_scales.clamp(min=1.0)
+
+    @property
+    def output_scale(self) -> float:
+        return float(self.block_scales.max()) if self.block_scales.numel() else 0.0
 
     # -- summary numbers -------------------------------------------------------------------
     @property
@@ -161,22 +185,34 @@ class EquivarianceReport:
         return [label for label, err in self.errors_by_irrep().items() if err > self.tolerance]
 
     # -- presentation ------------------------------------------------------------------------
+    def _fmt(self, error: float) -> str:
+        return format_error(error, self.tolerance)
+
+    def _precision(self) -> str:
+        dtype = str(self.dtype).replace("torch.", "")
+        if self.built_in_float32:
+            return (f"{dtype}; the module was built in float32, so its e3nn constants are float32-accurate "
+                    f"and the tolerance is {self.tolerance:.0e} — build it inside "
+                    "`with e3teach.default_dtype(torch.float64):` for a 1e-10 check")
+        return dtype
+
     def verdict(self) -> str:
         name = GROUP_NAMES[self.group]
-        dtype = str(self.dtype).replace("torch.", "")
         if self.ok:
-            return (f"✅ equivariant under {name}: max error {self.max_error:.1e} ≤ tolerance "
-                    f"{self.tolerance:.0e} over {len(self.elements)} group elements "
-                    f"({', '.join(dict.fromkeys(self.kinds))}; {dtype})")
+            return (f"✅ equivariant under {name}: max error {self._fmt(self.max_error)} (tolerance "
+                    f"{self.tolerance:.0e}) over {len(self.elements)} group elements "
+                    f"({', '.join(dict.fromkeys(self.kinds))}; {self._precision()})")
         element, irrep = self.worst
         by_kind = self.errors_by_kind()
         failing = [k for k, v in by_kind.items() if v > self.tolerance]
         passing = [k for k, v in by_kind.items() if v <= self.tolerance]
-        text = (f"❌ NOT equivariant under {name}: max error {self.max_error:.2g} > tolerance "
+        text = (f"❌ NOT equivariant under {name}: max error {self._fmt(self.max_error)} > tolerance "
                 f"{self.tolerance:.0e}, worst at '{element}' on output {irrep}; "
                 f"fails for: {', '.join(failing)}")
         if passing:
             text += f"; passes for: {', '.join(passing)}"
+        if self.built_in_float32:
+            text += f" ({self._precision()})"
         return text
 
     def table(self) -> str:
@@ -188,7 +224,7 @@ class EquivarianceReport:
             row = [label]
             for kind in kinds:
                 idx = [e for e, kd in enumerate(self.kinds) if kd == kind]
-                row.append(f"{float(self.errors[idx, k].max()):.1e}")
+                row.append(self._fmt(float(self.errors[idx, k].max())))
             rows.append(row)
         widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
         fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths))
@@ -210,7 +246,7 @@ class EquivarianceReport:
                 idx = [e for e, kd in enumerate(self.kinds) if kd == kind]
                 err = float(self.errors[idx, k].max())
                 colour = "#c8e6c9" if err <= self.tolerance else "#ffcdd2"
-                cells += f'<td style="background:{colour}">{err:.1e}</td>'
+                cells += f'<td style="background:{colour}">{html.escape(self._fmt(err))}</td>'
             body += f"<tr><td><code>{html.escape(label)}</code></td>{cells}</tr>"
         notes = "".join(f"<br><small>{html.escape(n)}</small>" for n in self.notes)
         return (f"<p><b>{html.escape(self.verdict())}</b>{notes}</p>"
@@ -232,30 +268,79 @@ def _irreps_labels(irreps_out: list[o3.Irreps], several: bool) -> list[str]:
     return labels
 
 
-def _as_float(f, dtype):
-    """A copy of module ``f`` in ``dtype`` (checks run in float64); plain callables are used as they are.
+def _float32_tensors(module: torch.nn.Module) -> bool:
+    return any(t.dtype == torch.float32 for t in list(module.parameters()) + list(module.buffers()))
 
-    Returns ``(function, built_in_lower_precision)``. The second is true for a module holding float32
-    tensors checked in float64: e3nn computes its constants (Clebsch–Gordan coefficients, ...) when a
-    module is built, in the default dtype, so converting a float32 module to float64 leaves them
-    float32-accurate (equivariance errors ~1e-7, however correct the model).
+
+def _modules_behind(f, depth: int = 2) -> list[torch.nn.Module]:
+    """The ``torch.nn.Module`` objects a plain callable uses: a bound method's object, a
+    ``functools.partial``'s arguments, and the closure variables and globals a function names
+    (``lambda x: model(x)``). Looked up ``depth`` levels deep; duplicates removed."""
+    found: dict[int, torch.nn.Module] = {}
+
+    def visit(obj, level):
+        if isinstance(obj, torch.nn.Module):
+            found.setdefault(id(obj), obj)
+            return
+        if level > depth or obj is None:
+            return
+        if hasattr(obj, "__self__") and isinstance(getattr(obj, "__self__"), torch.nn.Module):
+            visit(obj.__self__, level + 1)
+        if isinstance(obj, functools.partial):
+            for item in (obj.func, *obj.args, *obj.keywords.values()):
+                visit(item, level + 1)
+        code = getattr(obj, "__code__", None)
+        if code is not None:
+            for cell in getattr(obj, "__closure__", None) or ():
+                try:
+                    visit(cell.cell_contents, level + 1)
+                except ValueError:  # an empty cell
+                    pass
+            names = getattr(obj, "__globals__", {})
+            for name in code.co_names:
+                if name in names and not isinstance(names[name], type(functools)):
+                    visit(names[name], level + 1)
+
+    visit(f, 0)
+    return list(found.values())
+
+
+@contextlib.contextmanager
+def _as_float(f, dtype):
+    """Yield ``(function, built_in_lower_precision)`` to run the check in ``dtype`` (float64).
+
+    A module is copied to ``dtype``. A plain callable that uses modules (``lambda x: model(x)``) has
+    those modules converted in place for the duration of the check and converted back afterwards
+    (float32 → float64 → float32 is exact), so wrapping a module in a lambda changes nothing.
+
+    ``built_in_lower_precision`` is true when a module holds float32 tensors and the check runs in
+    float64: e3nn computes its constants (Clebsch–Gordan coefficients, ...) when a module is built,
+    in the default dtype, so converting a float32 module to float64 leaves them float32-accurate
+    (equivariance errors ~1e-7, however correct the model).
     """
     if isinstance(f, torch.nn.Module):
-        tensors = list(f.parameters()) + list(f.buffers())
-        lower = dtype == torch.float64 and any(t.dtype == torch.float32 for t in tensors)
-        return copy.deepcopy(f).to(dtype), lower
-    return f, False
+        lower = dtype == torch.float64 and _float32_tensors(f)
+        yield copy.deepcopy(f).to(dtype), lower
+        return
+    modules = [m for m in _modules_behind(f) if dtype == torch.float64 and _float32_tensors(m)
+               and all(t.dtype == torch.float32 for t in list(m.parameters()) + list(m.buffers())
+                       if t.is_floating_point())]
+    if not modules:
+        yield f, False
+        return
+    for m in modules:
+        m.to(dtype)
+    try:
+        yield f, True
+    finally:
+        for m in modules:
+            m.to(torch.float32)
 
 
 def _default_atol(dtype, built_in_float32: bool) -> float:
     if dtype != torch.float64:
         return 1e-4
     return 1e-5 if built_in_float32 else 1e-10
-
-
-FLOAT32_MODULE_NOTE = ("this module was built in float32: e3nn computed its constants then, so they are only "
-                       "float32-accurate and the tolerance is 1e-5. Build it inside "
-                       "`with e3teach.default_dtype(torch.float64):` for a 1e-10 check.")
 
 
 def _call(f, args):
@@ -295,13 +380,29 @@ def _compare(outputs_then_transform, outputs_of_transformed, irreps_out):
     return errs
 
 
-def _report(group, elements, irreps_out, errors, reference_outputs, atol, dtype, notes):
-    scale = max([float(o.detach().abs().max()) for o in reference_outputs if o.numel()] + [0.0])
+def _block_scales(reference_outputs, irreps_out) -> torch.Tensor:
+    """The largest ``|f(x)|`` of each output irrep block (the order of ``_compare``)."""
+    scales = []
+    for out, irreps in zip(reference_outputs, irreps_out):
+        out = out.detach().to(torch.float64).abs()
+        for sl in irreps.slices():
+            block = out[..., sl]
+            scales.append(float(block.max()) if block.numel() else 0.0)
+    return torch.tensor(scales, dtype=torch.float64)
+
+
+def _computed_in_lower_precision(outputs, dtype) -> bool:
+    return dtype == torch.float64 and any(o.dtype in (torch.float32, torch.float16, torch.bfloat16) for o in outputs)
+
+
+def _report(group, elements, irreps_out, errors, reference_outputs, atol, dtype, notes, lower):
+    scales = _block_scales(reference_outputs, irreps_out)
+    absolute = torch.tensor(errors, dtype=torch.float64).reshape(len(elements), -1)
     return EquivarianceReport(
         group=group, elements=[e.label for e in elements], kinds=[e.kind for e in elements],
         irreps_labels=_irreps_labels(irreps_out, len(irreps_out) > 1),
-        errors=torch.tensor(errors, dtype=torch.float64).reshape(len(elements), -1),
-        tolerance=atol * max(1.0, scale), output_scale=scale, dtype=dtype, notes=notes)
+        errors=absolute / scales.clamp(min=1.0), tolerance=atol, block_scales=scales, dtype=dtype,
+        notes=notes, built_in_float32=lower)
 
 
 def _check_equivariance_impl(f: Callable, irreps_in, irreps_out, inputs: Sequence[torch.Tensor] | torch.Tensor | None = None,
@@ -311,13 +412,15 @@ def _check_equivariance_impl(f: Callable, irreps_in, irreps_out, inputs: Sequenc
 
     Args:
         f: a function or ``torch.nn.Module`` taking one tensor per entry of ``irreps_in``.
-            A module is copied to ``dtype`` (float64 by default) for the check.
+            A module is copied to ``dtype`` (float64 by default) for the check; modules that a
+            plain function uses (``lambda x: model(x)``) are converted for the check and back.
         irreps_in: the input irreps (one, or a list for several arguments).
         irreps_out: the output irreps (one, or a list if ``f`` returns a tuple).
         inputs: the inputs to use; random features (``batch`` rows) when ``None``.
         group: ``"SO3"`` (rotations) or ``"O3"`` (rotations and parity).
-        atol: tolerance on the absolute error, scaled by ``max(1, max|f(x)|)``; default 1e-10 in
-            float64 and 1e-4 in float32.
+        atol: tolerance on the error of each output irrep block relative to that block's size,
+            ``max(1, max|f(x)_block|)``; default 1e-10 in float64, 1e-5 for a float32-built module
+            checked in float64, and 1e-4 in float32.
     """
     group = _group_key(group)
     if group in ("SE3", "E3"):
@@ -332,20 +435,21 @@ def _check_equivariance_impl(f: Callable, irreps_in, irreps_out, inputs: Sequenc
     for n, (x, ir) in enumerate(zip(inputs, irreps_in)):
         if x.shape[-1] != ir.dim:
             raise ValueError(f"input {n} has shape {tuple(x.shape)} but '{ir}' has dimension {ir.dim}")
-    func, lower = _as_float(f, dtype)
-    notes = [FLOAT32_MODULE_NOTE] if lower and atol is None else []
-    atol = atol if atol is not None else _default_atol(dtype, lower)
-    reference = _call(func, inputs)
-    _check_outputs(reference, irreps_out)
-    elements = group_elements(group, n_rotations, seed=seed, dtype=dtype)
-    errors = []
-    for g in elements:
-        rotated_in = [x @ ir.D_from_matrix(g.matrix).to(dtype).T for x, ir in zip(inputs, irreps_in)]
-        out_of_rotated = _call(func, rotated_in)
-        rotated_out = [y.detach().to(dtype) @ ir.D_from_matrix(g.matrix).to(dtype).T
-                       for y, ir in zip(reference, irreps_out)]
-        errors.append(_compare(rotated_out, out_of_rotated, irreps_out))
-    return _report(group, elements, irreps_out, errors, reference, atol, dtype, notes)
+    with _as_float(f, dtype) as (func, lower):
+        reference = _call(func, inputs)
+        _check_outputs(reference, irreps_out)
+        lower = lower or _computed_in_lower_precision(reference, dtype)
+        notes = []  # a float32-built module is explained once, in the verdict
+        atol = atol if atol is not None else _default_atol(dtype, lower)
+        elements = group_elements(group, n_rotations, seed=seed, dtype=dtype)
+        errors = []
+        for g in elements:
+            rotated_in = [x @ ir.D_from_matrix(g.matrix).to(dtype).T for x, ir in zip(inputs, irreps_in)]
+            out_of_rotated = _call(func, rotated_in)
+            rotated_out = [y.detach().to(dtype) @ ir.D_from_matrix(g.matrix).to(dtype).T
+                           for y, ir in zip(reference, irreps_out)]
+            errors.append(_compare(rotated_out, out_of_rotated, irreps_out))
+    return _report(group, elements, irreps_out, errors, reference, atol, dtype, notes, lower)
 
 
 def _check_point_model_impl(model: Callable, pos: torch.Tensor, features: torch.Tensor | None = None, *,
@@ -358,7 +462,8 @@ def _check_point_model_impl(model: Callable, pos: torch.Tensor, features: torch.
     groups with translations, ``"E3"`` and ``"SE3"``) and as :math:`x \mapsto x D_\text{in}(R)^\top`
     on the features; the outputs must transform as ``irreps_out`` (translations leave them
     unchanged: they only see relative positions). Per-point and per-graph outputs both work: the
-    group acts on the last axis.
+    group acts on the last axis. Tolerances as in :func:`check_equivariance` (per output block,
+    relative to its size).
     """
     group = _group_key(group)
     irreps_out = _as_irreps_list(irreps_out)
@@ -374,24 +479,23 @@ def _check_point_model_impl(model: Callable, pos: torch.Tensor, features: torch.
             raise ValueError(f"features have shape {tuple(features.shape)} but '{irreps_in}' has "
                              f"dimension {irreps_in.dim}")
         args.append(features.to(dtype))
-    func, lower = _as_float(model, dtype)
-    notes = ["positions: p → p Rᵀ + t; features and outputs rotate with D(R)"]
-    if lower and atol is None:
-        notes.append(FLOAT32_MODULE_NOTE)
-    atol = atol if atol is not None else _default_atol(dtype, lower)
-    reference = _call(func, args)
-    _check_outputs(reference, irreps_out)
-    elements = group_elements(group, n_rotations, seed=seed, dtype=dtype)
-    errors = []
-    for g in elements:
-        moved = [pos @ g.matrix.T + (g.translation if g.translation is not None else 0.0)]
-        if features is not None:
-            moved.append(args[1] @ irreps_in.D_from_matrix(g.matrix).to(dtype).T)
-        out_of_moved = _call(func, moved)
-        moved_out = [y.detach().to(dtype) @ ir.D_from_matrix(g.matrix).to(dtype).T
-                     for y, ir in zip(reference, irreps_out)]
-        errors.append(_compare(moved_out, out_of_moved, irreps_out))
-    return _report(group, elements, irreps_out, errors, reference, atol, dtype, notes)
+    with _as_float(model, dtype) as (func, lower):
+        reference = _call(func, args)
+        _check_outputs(reference, irreps_out)
+        lower = lower or _computed_in_lower_precision(reference, dtype)
+        notes = ["positions: p → p Rᵀ + t; features and outputs rotate with D(R)"]
+        atol = atol if atol is not None else _default_atol(dtype, lower)
+        elements = group_elements(group, n_rotations, seed=seed, dtype=dtype)
+        errors = []
+        for g in elements:
+            moved = [pos @ g.matrix.T + (g.translation if g.translation is not None else 0.0)]
+            if features is not None:
+                moved.append(args[1] @ irreps_in.D_from_matrix(g.matrix).to(dtype).T)
+            out_of_moved = _call(func, moved)
+            moved_out = [y.detach().to(dtype) @ ir.D_from_matrix(g.matrix).to(dtype).T
+                         for y, ir in zip(reference, irreps_out)]
+            errors.append(_compare(moved_out, out_of_moved, irreps_out))
+    return _report(group, elements, irreps_out, errors, reference, atol, dtype, notes, lower)
 
 
 def check_equivariance(f: Callable, irreps_in, irreps_out, inputs=None, *, group: str = "O3",
@@ -429,7 +533,11 @@ __all__ = ["GroupElement", "EquivarianceReport", "random_rotation", "group_eleme
 
 @dataclass
 class ModuleCheck:
-    """The equivariance error of one submodule's output."""
+    """The equivariance error of one submodule's output, per output irrep block.
+
+    ``errors_by_irrep`` holds errors relative to each block's size, ``max(1, max|output|)``, as in
+    :class:`EquivarianceReport`; ``tolerance`` applies to them.
+    """
 
     name: str
     kind: str
@@ -444,6 +552,11 @@ class ModuleCheck:
     @property
     def ok(self) -> bool:
         return self.max_error <= self.tolerance
+
+    @property
+    def error_text(self) -> str:
+        """The max error as printed: a band within the tolerance (see :mod:`e3teach.roundoff`)."""
+        return format_error(self.max_error, self.tolerance)
 
 
 @dataclass
@@ -471,11 +584,11 @@ class LocatorReport:
             return f"✅ every checked submodule is equivariant under {GROUP_NAMES[self.group]} ({len(self.modules)} checked)"
         worst = max(first.errors_by_irrep, key=first.errors_by_irrep.get)
         return (f"❌ first break under {GROUP_NAMES[self.group]}: '{first.name}' ({first.kind}), "
-                f"error {first.max_error:.2g} on {worst}")
+                f"error {first.error_text} on {worst}")
 
     def __str__(self) -> str:
         width = max([len(m.name) for m in self.modules] + [6])
-        lines = [f"{'✅' if m.ok else '❌'} {m.name:<{width}}  {m.kind:<28} max error {m.max_error:.1e}  [{m.irreps}]"
+        lines = [f"{'✅' if m.ok else '❌'} {m.name:<{width}}  {m.kind:<28} max error {m.error_text:<8}  [{m.irreps}]"
                  for m in self.modules]
         if self.unchecked:
             shown = ", ".join(self.unchecked[:4]) + (", ..." if len(self.unchecked) > 4 else "")
@@ -487,7 +600,7 @@ class LocatorReport:
     def _repr_html_(self) -> str:
         rows = "".join(
             f'<tr style="background:{"#c8e6c9" if m.ok else "#ffcdd2"}"><td><code>{html.escape(m.name)}</code></td>'
-            f"<td>{html.escape(m.kind)}</td><td><code>{html.escape(m.irreps)}</code></td><td>{m.max_error:.1e}</td></tr>"
+            f"<td>{html.escape(m.kind)}</td><td><code>{html.escape(m.irreps)}</code></td><td>{html.escape(m.error_text)}</td></tr>"
             for m in self.modules)
         return (f"<p><b>{html.escape(self.verdict())}</b></p><table><tr><th>module</th><th>type</th>"
                 f"<th>output irreps</th><th>max error</th></tr>{rows}</table>")
@@ -510,62 +623,68 @@ def locate_equivariance_break(model: torch.nn.Module, pos: torch.Tensor | None =
     with default_dtype(dtype):
         point_model = pos is not None
         group = _group_key(group or ("E3" if point_model else "O3"))
-        func, lower = _as_float(model, dtype)
-        atol = atol if atol is not None else _default_atol(dtype, lower)
-        irreps = dict(irreps or {})
-        if point_model:
-            args = [pos.to(dtype)] + ([features.to(dtype)] if features is not None else [])
-            irreps_args = [None] + ([o3.Irreps(irreps_in)] if features is not None else [])
-        else:
-            irreps_args = _as_irreps_list(irreps_in)
-            args = [x.to(dtype) for x in ([inputs] if isinstance(inputs, torch.Tensor) else inputs)]
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"locate_equivariance_break needs a torch.nn.Module (it hooks its submodules), "
+                            f"got {type(model).__name__}")
+        with _as_float(model, dtype) as (func, lower):
+            atol = atol if atol is not None else _default_atol(dtype, lower)
+            return _locate(func, pos, features, inputs, irreps_in, dict(irreps or {}), group, n_rotations,
+                           atol, dtype, seed, point_model)
 
-        checked, unchecked, records = {}, [], {}
-        for name, module in func.named_modules():
-            if not name or name.split(".")[-1].startswith("_"):  # the model itself, e3nn internals
-                continue
-            ir = irreps.get(name, getattr(module, "irreps_out", None))
-            if ir is None:
-                unchecked.append(name)
-                continue
-            checked[name] = (o3.Irreps(ir), type(module).__name__)
 
-            def hook(mod, _inp, out, name=name):
-                if isinstance(out, torch.Tensor):
-                    records.setdefault(name, []).append(out.detach())
-            module.register_forward_hook(hook)
+def _locate(func, pos, features, inputs, irreps_in, irreps, group, n_rotations, atol, dtype, seed,
+            point_model) -> LocatorReport:
+    if point_model:
+        args = [pos.to(dtype)] + ([features.to(dtype)] if features is not None else [])
+        irreps_args = [None] + ([o3.Irreps(irreps_in)] if features is not None else [])
+    else:
+        irreps_args = _as_irreps_list(irreps_in)
+        args = [x.to(dtype) for x in ([inputs] if isinstance(inputs, torch.Tensor) else inputs)]
 
-        def run(call_args):
-            records.clear()
-            func(*call_args)
-            return {name: list(outs) for name, outs in records.items()}
+    checked, unchecked, records = {}, [], {}
+    for name, module in func.named_modules():
+        if not name or name.split(".")[-1].startswith("_"):  # the model itself, e3nn internals
+            continue
+        ir = irreps.get(name, getattr(module, "irreps_out", None))
+        if ir is None:
+            unchecked.append(name)
+            continue
+        checked[name] = (o3.Irreps(ir), type(module).__name__)
 
-        reference = run(args)
-        order = list(reference)  # insertion order = order in which forward passes finished
-        errors = {name: {} for name in order}
-        for g in group_elements(group, n_rotations, seed=seed, dtype=dtype):
-            moved = []
-            for x, ir in zip(args, irreps_args):
-                if ir is None:  # positions
-                    moved.append(x @ g.matrix.T + (g.translation if g.translation is not None else 0.0))
-                else:
-                    moved.append(x @ ir.D_from_matrix(g.matrix).to(dtype).T)
-            outputs = run(moved)
-            for name in order:
-                ir = checked[name][0]
-                D = ir.D_from_matrix(g.matrix).to(dtype)
-                for ref, out in zip(reference[name], outputs.get(name, [])):
-                    if ref.shape[-1] != ir.dim:
-                        continue
-                    diff = (out.to(dtype) - ref.to(dtype) @ D.T).abs()
-                    for (mul, irrep), sl in zip(ir, ir.slices()):
-                        label = f"{mul}x{irrep} [{sl.start}:{sl.stop}]"
-                        block = diff[..., sl]
-                        value = float(block.max()) if block.numel() else 0.0
-                        errors[name][label] = max(errors[name].get(label, 0.0), value)
-        modules = []
+        def hook(mod, _inp, out, name=name):
+            if isinstance(out, torch.Tensor):
+                records.setdefault(name, []).append(out.detach())
+        module.register_forward_hook(hook)
+
+    def run(call_args):
+        records.clear()
+        func(*call_args)
+        return {name: list(outs) for name, outs in records.items()}
+
+    reference = run(args)
+    order = list(reference)  # insertion order = order in which forward passes finished
+    errors = {name: {} for name in order}
+    for g in group_elements(group, n_rotations, seed=seed, dtype=dtype):
+        moved = []
+        for x, ir in zip(args, irreps_args):
+            if ir is None:  # positions
+                moved.append(x @ g.matrix.T + (g.translation if g.translation is not None else 0.0))
+            else:
+                moved.append(x @ ir.D_from_matrix(g.matrix).to(dtype).T)
+        outputs = run(moved)
         for name in order:
-            scale = max(float(r.abs().max()) for r in reference[name]) if reference[name][0].numel() else 0.0
-            modules.append(ModuleCheck(name, checked[name][1], str(checked[name][0]), errors[name],
-                                       atol * max(1.0, scale)))
-        return LocatorReport(group, modules, unchecked)
+            ir = checked[name][0]
+            D = ir.D_from_matrix(g.matrix).to(dtype)
+            for ref, out in zip(reference[name], outputs.get(name, [])):
+                if ref.shape[-1] != ir.dim:
+                    continue
+                ref = ref.to(dtype)
+                diff = (out.to(dtype) - ref @ D.T).abs()
+                for (mul, irrep), sl in zip(ir, ir.slices()):
+                    label = f"{mul}x{irrep} [{sl.start}:{sl.stop}]"
+                    block = diff[..., sl]
+                    scale = max(1.0, float(ref[..., sl].abs().max())) if block.numel() else 1.0
+                    value = float(block.max()) / scale if block.numel() else 0.0
+                    errors[name][label] = max(errors[name].get(label, 0.0), value)
+    modules = [ModuleCheck(name, checked[name][1], str(checked[name][0]), errors[name], atol) for name in order]
+    return LocatorReport(group, modules, unchecked)

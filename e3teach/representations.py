@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 import torch
 
 from .env import default_dtype
+from .roundoff import format_error
 from .equivariance import GROUP_NAMES, GroupElement, _group_key, group_elements
 
 __all__ = ["RepresentationReport", "check_representation", "homomorphism_error"]
@@ -124,18 +125,23 @@ class RepresentationReport:
         props = [_STATEMENTS[p] for p in self.errors_by_property()]
         return ", ".join(props)
 
+    def _fmt(self, error: float) -> str:
+        """Within the tolerance, just "≤ tolerance": torch.matrix_exp's round-off (up to ~2e-10 in
+        float64) can fall anywhere below it, so no finer band is the same on every CPU."""
+        return format_error(error, self.tolerance, ladder=())
+
     def verdict(self) -> str:
         name = GROUP_NAMES[self.group]
         n = len(self.elements)
         dtype = str(self.dtype).replace("torch.", "")
         if self.ok:
             return (f"✅ a representation of {name} (dim {self.dim}): {self._checked()} hold; max error "
-                    f"{self.max_error:.1e} ≤ tolerance {self.tolerance:.0e} over {n} group elements and "
+                    f"{self._fmt(self.max_error)} (tolerance {self.tolerance:.0e}) over {n} group elements and "
                     f"{n * n} products ({', '.join(dict.fromkeys(self.kinds))}; {dtype})")
         errs = self.errors_by_property()
         parts = []
         for p in self.failing:
-            text = f"{_STATEMENTS[p]} fails (error {errs[p]:.2g})"
+            text = f"{_STATEMENTS[p]} fails (error {self._fmt(errs[p])})"
             if p == "homomorphism":
                 g1, g2 = self.worst_pair
                 text += f", worst at g1 = '{g1}', g2 = '{g2}'"
@@ -151,10 +157,10 @@ class RepresentationReport:
 
     def table(self) -> str:
         """Homomorphism errors per kind of pair, as text."""
-        rows = [(k, f"{v:.1e}") for k, v in self.errors_by_kind().items()]
-        rows.append(("D(I) = I", f"{_finite(self.identity):.1e}"))
+        rows = [(k, self._fmt(v)) for k, v in self.errors_by_kind().items()]
+        rows.append(("D(I) = I", self._fmt(_finite(self.identity))))
         if self.orthogonality is not None:
-            rows.append(("D Dᵀ = I", f"{_max(self.orthogonality):.1e}"))
+            rows.append(("D Dᵀ = I", self._fmt(_max(self.orthogonality))))
         width = max(len(r[0]) for r in rows)
         return "\n".join(f"{a.ljust(width)}  {b}" for a, b in rows)
 
@@ -170,7 +176,7 @@ class RepresentationReport:
                 [("D Dᵀ = I", _max(self.orthogonality))] if self.orthogonality is not None else []):
             colour = "#c8e6c9" if err <= self.tolerance else "#ffcdd2"
             body += (f"<tr><td>{html.escape(label)}</td>"
-                     f'<td style="background:{colour}">{err:.1e}</td></tr>')
+                     f'<td style="background:{colour}">{html.escape(self._fmt(err))}</td></tr>')
         notes = "".join(f"<br><small>{html.escape(n)}</small>" for n in self.notes)
         return (f"<p><b>{html.escape(self.verdict())}</b>{notes}</p>"
                 f"<table><tr><th>check</th><th>max error</th></tr>{body}</table>")

@@ -33,28 +33,30 @@ def _decade(x: float) -> str:
     return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e+").replace("e+", "e")
 
 
-def error_band(error: float, tolerance: float) -> str:
+def error_band(error: float, tolerance: float, ladder=LADDER) -> str:
     """The band ``'< 1e-11'`` that an error below ``tolerance`` falls in (see the module docstring).
 
+    ``ladder=()`` gives just ``'≤ tolerance'``: for errors whose round-off can lie anywhere below the
+    tolerance (e.g. ``torch.matrix_exp``, off by up to ~2e-10 for small angles in float64).
     Raises ``ValueError`` for an error above the tolerance: that is a finding, print it with
     :func:`format_error`.
     """
     error, tolerance = float(error), float(tolerance)
     if math.isnan(error) or error > tolerance:
         raise ValueError(f"error {error:.2g} is above the tolerance {tolerance:.0e}: not round-off")
-    for rung in LADDER:
+    for rung in ladder:
         if error < rung <= tolerance:
             return f"< {_decade(rung)}"
     return f"≤ {_decade(tolerance)}"
 
 
-def format_error(error: float, tolerance: float) -> str:
+def format_error(error: float, tolerance: float, ladder=LADDER) -> str:
     """An error as a machine-independent band when it is within ``tolerance``, else with 2 digits."""
     error = float(error)
     if math.isnan(error):
         return "nan"
     if error <= float(tolerance):
-        return error_band(error, tolerance)
+        return error_band(error, tolerance, ladder)
     return f"{error:.2g}"
 
 
