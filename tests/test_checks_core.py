@@ -31,8 +31,11 @@ def stub(pos, R):
     (lambda p, R: (p @ R.T).tolist(), "fail", "should be a torch.Tensor"),
     (lambda p, R: p @ R.T * float("nan"), "fail", "contains NaN"),
     (lambda p, R: (p @ R.T).numpy(), "pass", "matches"),
-    (lambda p, R: 1 / 0, "fail", "ZeroDivisionError"),
+    (lambda p, R: 1 / 0, "fail", "your code raised ZeroDivisionError"),
     (stub, "not attempted", "not attempted"),
+    (lambda p, R: None, "fail", "missing `return`"),
+    (lambda p, R: (p @ R.T).float(), "pass", "matches"),           # float32 inputs: float32 is right here
+    (lambda p, R: (p @ R.T).double().numpy(), "pass", "matches"),
     (..., "not attempted", "not attempted"),
     ("not a function", "fail", "expected a function"),
 ])
@@ -63,7 +66,8 @@ def test_hints_are_tiered(capsys):
     q_rotate.hint()
     q_rotate.hint()
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].endswith("rows are points") and "hint 2/2" in lines[1] and "hint 2/2" in lines[2]
+    assert lines[0].endswith("rows are points") and "hint 2/2" in lines[1]
+    assert "last of 2 hints" in lines[2] and "solution" in lines[2]      # adds where to look, not a repeat
 
 
 def test_wrong_value_message_does_not_leak_answer():
@@ -79,3 +83,87 @@ def test_fail_inside_check_and_dtype_message():
     assert "expected torch.float64" in q.run(torch.zeros(2, dtype=torch.float32)).message
     assert "never reached" in q.run(torch.zeros(2, dtype=torch.float64)).message
     assert "contains inf" in q.run(np.array([np.inf])).message
+
+
+# --- issue 8: how answers are read ------------------------------------------------------------------
+from e3teach.checks import as_number, as_torch, describe, fail_if_float32_precision, show  # noqa: E402
+from e3teach.checks.core import CheckFailed  # noqa: E402
+
+
+def test_as_torch_converts_numpy_once():
+    out = as_torch((np.arange(3), np.int64(4), np.float32(0.5), [np.bool_(True)], {"a": np.zeros(2)}))
+    assert isinstance(out[0], torch.Tensor) and out[1] == 4 and type(out[1]) is int
+    assert type(out[2]) is float and out[3] == [True] and isinstance(out[4]["a"], torch.Tensor)
+    t = torch.ones(2, requires_grad=True)
+    assert not as_torch(t).requires_grad
+    assert as_torch("text") == "text" and as_torch(np.array(["a"])).dtype.kind == "U"   # left alone
+
+
+def test_as_number():
+    assert as_number(np.int64(3), "n", integer=True) == 3 and as_number(torch.tensor(2.0), "n", integer=True) == 2
+    assert as_number(np.float32(0.25), "x") == 0.25
+    for bad in (True, "3", torch.ones(2), float("nan"), 2.5):
+        with pytest.raises(CheckFailed):
+            as_number(bad, "n", integer=True)
+
+
+def test_show_prints_enough_digits_to_see_a_difference():
+    a, b = show(-1.0, -0.9999999)
+    assert a != b and a == "-1" and b.startswith("-0.9999999")
+    assert show(0.5, 0.5) == ("0.5", "0.5")
+
+
+def test_float32_precision_is_named_not_a_maths_error():
+    with pytest.raises(CheckFailed, match="float32"):
+        fail_if_float32_precision(torch.zeros(2), 3e-8, "x")
+    with pytest.raises(CheckFailed, match="right only to float32 precision"):
+        fail_if_float32_precision(torch.zeros(2, dtype=torch.float64), 3e-8, "x")
+    fail_if_float32_precision(torch.zeros(2), 0.3, "x")          # a real error: not a precision problem
+
+
+@exercise("needs float64")
+def q_precise(f):
+    x = torch.linspace(0.1, 1.0, 7, dtype=torch.float64)
+    expect_close(call(f, x), x.sqrt(), "f(x)", atol=1e-12, rtol=0, hint="take the square root")
+    return "ok"
+
+
+def test_float32_answer_to_a_float64_check_gets_a_dtype_message():
+    res = q_precise.run(lambda x: x.float().sqrt())
+    assert res.status == "fail" and "float32" in res.message and "square root" not in res.message
+    res = q_precise.run(lambda x: x.sqrt() * torch.tensor(1.0 + 1e-7, dtype=torch.float64))
+    assert res.status == "fail" and "float32 precision" in res.message
+    assert q_precise.run(lambda x: x.sqrt() + 1).status == "fail"
+    assert "square root" in q_precise.run(lambda x: x + 1).message
+
+
+@exercise("a buggy checker")
+def q_buggy(f):
+    call(f, 2.0)
+    {}["missing key"]            # a bug in the checker itself
+
+
+def test_exception_in_checker_is_not_blamed_on_the_learner():
+    res = q_buggy.run(lambda x: x * 2)
+    assert res.status == "checker error" and str(res).startswith("⚠️")
+    assert "the checker itself failed" in res.message and "please report" in res.message
+    assert "your code raised" not in res.message and "KeyError" in res.message
+    assert "4.0" in res.message                                 # the learner's last value is shown
+    assert not res.passed
+
+
+def test_none_answers_and_missing_return():
+    assert q_number.run(None).status == "fail" and "missing a `return`" in q_number.run(None).message
+    assert "missing `return`" in q_rotate.run(lambda p, R: None).message
+    assert describe(torch.zeros(10, 3)) == "a float32 tensor of shape (10, 3)"
+
+
+def test_usage_line_names_the_question():
+    @exercise("third")
+    def q3(f):
+        call(f)
+    assert "check.q3(my_function)" in q3.run(42).message
+
+
+def test_numpy_integer_answer():
+    assert q_number.run(np.int64(8)).passed

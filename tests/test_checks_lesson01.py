@@ -189,3 +189,49 @@ def test_hints_are_tiered(capsys):
         exercise.hint()
         out = capsys.readouterr().out
         assert "hint 1/" in out and "hint 2/" in out
+
+
+# --------------------------------------------------------------------------------------------- issue 8 classes
+import numpy as np  # noqa: E402
+
+from checker_stubs import (assert_checker_error, assert_learner_error, assert_missing_return,  # noqa: E402
+                           assert_passes, returning_float32, returning_numpy)
+
+FUNCTIONS = [(check.q1, rotate_copies), (check.q2, sorted_pair_distances), (check.q3, equivariance_error)]
+
+
+@pytest.mark.parametrize("exercise, right", FUNCTIONS)
+def test_float32_and_numpy_answers_pass(exercise, right):
+    assert_passes(exercise, returning_float32(right))
+    assert_passes(exercise, returning_numpy(right))
+
+
+def test_q3_float32_and_numpy_scalars_pass():
+    assert_passes(check.q3, lambda f, pos, R: (f(pos @ R.T) - f(pos) @ R.T).abs().max().float())
+    assert_passes(check.q3, lambda f, pos, R: np.float32((f(pos @ R.T) - f(pos) @ R.T).abs().max().item()))
+
+
+def test_q4_numpy_numbers():
+    assert_passes(check.q4, np.float64(0.875))
+    assert_passes(check.q4, np.float32(0.875))
+    res = status(check.q4, np.int64(1))
+    assert res.status == "fail" and "cannot get both" in res.message
+
+
+@pytest.mark.parametrize("exercise, right", FUNCTIONS)
+def test_learner_errors_and_missing_return(exercise, right):
+    assert_learner_error(exercise)
+    assert_missing_return(exercise)
+
+
+@pytest.mark.parametrize("exercise, helper, answer", [
+    (check.q1, "_rotations", rotate_copies), (check.q2, "_transformations", sorted_pair_distances),
+    (check.q3, "_reference_error", equivariance_error), (check.q4, "as_number", 0.875)])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
+    assert_checker_error(monkeypatch, exercise, check, helper, answer,
+                         shown="0.875" if answer == 0.875 else f"`{answer.__name__}`")
+
+
+def test_q1_right_only_for_four_rotations_fails():
+    res = status(check.q1, lambda pos, Rs: torch.stack([pos @ Rs[k].T for k in range(4)]))
+    assert res.status == "fail" and "your code raised IndexError" in res.message

@@ -3,7 +3,10 @@ stubs are "not attempted", and broken code is ❌ without raising."""
 import pytest
 import torch
 
-from checker_stubs import crashes, status, stub_ellipsis, stub_raise
+import numpy as np
+
+from checker_stubs import (assert_checker_error, assert_float32_named, assert_learner_error, assert_missing_return,
+                           assert_passes, crashes, returning_float32, returning_numpy, status, stub_raise)
 from e3teach.checks import lesson02 as check
 
 
@@ -47,8 +50,10 @@ def D_tensor(R):
 def test_right_answers_pass_and_stubs_are_not_attempted(exercise, answer):
     st, msg = status(exercise, answer)
     assert st == "pass", msg
-    for stub in (stub_ellipsis, stub_raise, ...):
+    for stub in (stub_raise, ...):
         assert status(exercise, stub)[0] == "not attempted"
+    assert_missing_return(exercise)
+    assert_learner_error(exercise)
 
 
 @pytest.mark.parametrize("exercise", [check.q1, check.q2, check.q3, check.q4])
@@ -109,3 +114,45 @@ def test_hints_are_tiered(capsys):
         check.q2.hint()
     out = capsys.readouterr().out
     assert "hint 1/3" in out and "hint 3/3" in out
+
+
+# --- issue 8 classes --------------------------------------------------------------------------------
+RIGHT = [(check.q1, rodrigues), (check.q2, mirror), (check.q3, decompose), (check.q4, D_tensor)]
+
+
+@pytest.mark.parametrize("exercise, answer", RIGHT)
+def test_numpy_answers_pass(exercise, answer):
+    assert_passes(exercise, returning_numpy(answer))
+
+
+@pytest.mark.parametrize("exercise, answer", RIGHT)
+def test_float32_answers_pass(exercise, answer):
+    """A 3x3 matrix right to float32 precision is a right answer here (the checks compare with rtol 1e-5)."""
+    assert_passes(exercise, returning_float32(answer))
+
+
+def test_q1_float64_answer_with_a_rounded_constant_is_named():
+    res = check.q1.run(lambda axis, angle: rodrigues(axis, angle) * (1 + 3e-5))
+    assert res.status == "fail" and "float32 precision" in res.message and "orthogonal" not in res.message
+
+
+def test_q3_unrounded_float32_determinant_shows_the_digits():
+    res = check.q3.run(lambda Q: (Q * torch.det(Q).sign(), torch.det(Q.float()).double() * (1 + 3e-7)))
+    assert res.status == "fail" and "round-off" in res.message
+    assert "-1 should be -1" not in res.message and "got -1," not in res.message
+
+
+def test_q3_numpy_integer_sign_passes():
+    assert_passes(check.q3, lambda Q: (Q * torch.det(Q).sign(), np.int64(round(float(torch.det(Q))))))
+
+
+@pytest.mark.parametrize("exercise, helper", [(check.q1, "_unit"), (check.q2, "_unit"), (check.q3, "random_rotation"),
+                                              (check.q4, "check_representation")])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper):
+    answer = dict((e.name, a) for e, a in RIGHT)[exercise.name]
+    assert_checker_error(monkeypatch, exercise, check, helper, answer, shown=f"`{answer.__name__}`")
+
+
+def test_q2_right_only_for_unit_normals_fails():
+    res = check.q2.run(lambda n: torch.eye(3, dtype=n.dtype) - 2 * torch.outer(n, n))
+    assert res.status == "fail" and "normalize" in res.message

@@ -4,7 +4,10 @@ import pytest
 import torch
 from e3nn import o3
 
-from checker_stubs import crashes, status, stub_ellipsis, stub_raise
+import numpy as np
+
+from checker_stubs import (assert_checker_error, assert_float32_named, assert_learner_error, assert_missing_return,
+                           assert_passes, crashes, returning_float32, returning_numpy, status, stub_raise)
 from e3teach.checks import lesson03 as check
 
 
@@ -141,7 +144,7 @@ def test_q3_typical_mistakes(answer, words):
 
 def test_q3_right_answer_and_stubs():
     assert status(check.q3, l1_blocks)[0] == "pass"
-    for stub in (stub_ellipsis, stub_raise, ...):
+    for stub in (stub_raise, ...):
         assert status(check.q3, stub)[0] == "not attempted"
 
 
@@ -174,7 +177,7 @@ def test_q4_typical_mistakes(answer, words):
 def test_q4_right_answer_and_stubs():
     assert status(check.q4, triple)[0] == "pass"
     assert status(check.q4, lambda a, b, c: torch.linalg.det(torch.stack([a, b, c], dim=-2))[:, None])[0] == "pass"
-    for stub in (stub_ellipsis, stub_raise, ...):
+    for stub in (stub_raise, ...):
         assert status(check.q4, stub)[0] == "not attempted"
 
 
@@ -196,3 +199,48 @@ def test_value_exercises_say_which_stub_to_replace():
     for exercise, right in ((check.q1, Q1_RIGHT), (check.q2, Q2_RIGHT)):
         res = exercise.run({k: ... for k in right})
         assert res.status == "not attempted" and "replace each `...`" in res.message
+
+
+# --- issue 8 classes --------------------------------------------------------------------------------
+def test_q1_numpy_integers_and_tensors_pass():
+    answers = {k: (np.int64(v[0]), np.int64(v[1])) if isinstance(v, tuple) else np.int64(v) for k, v in Q1_RIGHT.items()}
+    assert_passes(check.q1, answers)
+    answers = {k: torch.tensor(v) for k, v in Q1_RIGHT.items()}
+    assert_passes(check.q1, answers)
+    res = check.q1.run({**Q1_RIGHT, "dim": 22.5})
+    assert res.status == "fail" and "whole number" in res.message
+
+
+def test_q3_float32_and_numpy_answers_pass():
+    assert_passes(check.q3, returning_float32(l1_blocks))
+    assert_passes(check.q3, returning_numpy(l1_blocks))
+
+
+def test_q4_float32_answer_is_named_and_numpy_passes():
+    res = check.q4.run(returning_float32(triple))
+    assert_float32_named(res)
+    assert "0e" not in res.message and "transform" not in res.message.split(":")[0]
+    assert_passes(check.q4, returning_numpy(triple))
+
+
+@pytest.mark.parametrize("exercise", [check.q3, check.q4])
+def test_missing_return_and_learner_errors(exercise):
+    assert_missing_return(exercise)
+    assert_learner_error(exercise)
+
+
+def test_q4_learner_error_inside_the_equivariance_check_is_the_learners():
+    def fails_on_second_call(a, b, c, calls=[]):
+        calls.append(1)
+        if len(calls) > 1:
+            raise ValueError("second call")
+        return triple(a, b, c)
+    res = check.q4.run(fails_on_second_call)
+    assert res.status == "fail" and "your code raised ValueError" in res.message
+
+
+@pytest.mark.parametrize("exercise, helper, answer", [
+    (check.q1, "_q1_expected", Q1_RIGHT), (check.q2, "_degrees", {**Q2_RIGHT, "torque": "1o"}),
+    (check.q3, "_l1_reference", l1_blocks), (check.q4, "check_equivariance", triple)])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
+    assert_checker_error(monkeypatch, exercise, check, helper, answer)

@@ -3,8 +3,10 @@
 A checker is an :class:`Exercise`: calling it with the learner's answer prints one line,
 
 - ``✅ q1 · <title>: <what was verified>``,
-- ``❌ q1 · <title>: <what is wrong>`` and where to look (``check.q1.hint()``), or
-- ``⏳ q1 · <title>: not attempted yet`` for an unfinished stub (``...`` or ``raise NotImplementedError``),
+- ``❌ q1 · <title>: <what is wrong>`` and where to look (``check.q1.hint()``),
+- ``⏳ q1 · <title>: not attempted yet`` for an unfinished stub (``...`` or ``raise NotImplementedError``), or
+- ``⚠️ q1 · <title>: the checker itself failed on your answer …`` when the checker's own code breaks
+  (a bug to report, never blamed on the learner),
 
 and never raises into the notebook — unless ``E3TEACH_STRICT=1`` is set (the test suite sets it for
 solution notebooks), in which case anything but ✅ raises ``AssertionError``.
@@ -19,14 +21,28 @@ Writing a checker::
         expect_close(out, pos @ R.T, "rotate(pos, R)", hint="compare with pos @ R.T")
         return "matches pos @ R.T on a random cloud"
 
+How answers are read, once, before any check:
+
+- NumPy is converted: arrays become tensors, NumPy integers ``int``, NumPy floats ``float``
+  (:func:`as_torch`); the answer itself and every value the learner's function returns (:func:`call`).
+- ``...`` is a stub (⏳). A function whose body is ``raise NotImplementedError`` is a stub (⏳). A
+  function that returns ``None`` forgot its ``return`` (❌ "missing `return`?").
+- An exception raised inside the learner's function (run through :func:`call`) is the learner's (❌ with
+  the offending line). Any other exception comes from the checker (⚠️ "please report", with the answer).
+- A float answer that is right only to float32 precision gets "your answer is float32 …, use float64",
+  never a maths hint (:func:`expect_close`, :func:`fail_if_float32_precision`).
+
 Test behaviour (values, shapes, equivariance), never source text.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import sys
 import traceback
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -35,6 +51,10 @@ import torch
 STRICT_ENV = "E3TEACH_STRICT"
 NOT_ATTEMPTED = ("not attempted yet — replace each `...` or `raise NotImplementedError` with your answer, "
                  "run that cell, then this one")
+#: Types whose precision is float32 or worse.
+LOW_PRECISION = (torch.float32, torch.float16, torch.bfloat16, torch.complex64)
+#: A relative deviation up to this is float32-level round-off (float32's epsilon is 1.2e-7, sums grow it).
+FLOAT32_LEVEL = 1e-4
 
 
 class CheckFailed(Exception):
@@ -60,7 +80,7 @@ def strict() -> bool:
 
 @dataclass
 class Result:
-    """What a check found: ``status`` is ``"pass"``, ``"fail"`` or ``"not attempted"``."""
+    """What a check found: ``status`` is ``"pass"``, ``"fail"``, ``"not attempted"`` or ``"checker error"``."""
 
     name: str
     title: str
@@ -72,10 +92,89 @@ class Result:
         return self.status == "pass"
 
     def __str__(self) -> str:
-        icon = {"pass": "✅", "fail": "❌", "not attempted": "⏳"}[self.status]
+        icon = {"pass": "✅", "fail": "❌", "not attempted": "⏳", "checker error": "⚠️"}[self.status]
         return f"{icon} {self.name} · {self.title}: {self.message}"
 
     __repr__ = __str__
+
+
+# --- reading answers ----------------------------------------------------------------------------------
+
+def as_torch(value: Any, _depth: int = 0) -> Any:
+    """The learner's value with NumPy replaced by torch/Python: arrays → tensors, NumPy integers → ``int``,
+    NumPy floats → ``float``, NumPy bools → ``bool``; inside tuples, lists, sets and dict values too.
+    Tensors are detached and moved to the CPU. Anything else is returned as is."""
+    if isinstance(value, torch.Tensor):
+        if value.requires_grad:
+            value = value.detach()
+        return value.cpu() if value.device.type != "cpu" else value
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biufc":
+            return torch.from_numpy(np.array(value, copy=True))
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if _depth < 3:
+        if isinstance(value, tuple) and type(value) is tuple:
+            return tuple(as_torch(v, _depth + 1) for v in value)
+        if type(value) is list:
+            return [as_torch(v, _depth + 1) for v in value]
+        if type(value) is dict:
+            return {k: as_torch(v, _depth + 1) for k, v in value.items()}
+        if type(value) in (set, frozenset):
+            try:
+                return type(value)(as_torch(v, _depth + 1) for v in value)
+            except TypeError:               # an unhashable converted element: keep the original
+                return value
+    return value
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for messages: tensors by shape and dtype, functions by name."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() <= 6:
+            return f"{value.detach().cpu().tolist()!r} ({str(value.dtype).removeprefix('torch.')} tensor)"
+        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+    if callable(value) and hasattr(value, "__name__"):
+        return f"the function `{value.__name__}`"
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def show(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` printed with just enough significant digits to tell them apart (at most 17)."""
+    a, b = float(a), float(b)
+    for digits in range(3, 18):
+        sa, sb = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if sa != sb or a == b:
+            return sa, sb
+    return repr(a), repr(b)
+
+
+def as_number(value: Any, name: str, *, integer: bool = False, hint: str | None = None) -> float | int:
+    """One real number (Python, NumPy, ``Fraction``, a one-element tensor) as ``float`` — or ``int`` when
+    ``integer``, where an integral float is accepted. Booleans, strings, NaN and inf are ❌ with ``hint``."""
+    value = as_torch(value)
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            fail(f"`{name}` should be one number, got a tensor of shape {tuple(value.shape)}", hint)
+        value = value.item()
+    if isinstance(value, Fraction):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        kind = "a whole number" if integer else "one number"
+        fail(f"`{name}` should be {kind}, got {describe(value)}", hint)
+    if isinstance(value, float) and not math.isfinite(value):
+        fail(f"`{name}` is {value}", hint or "look for a division by zero or a NaN in your computation")
+    if integer:
+        if isinstance(value, float) and not value.is_integer():
+            fail(f"`{name}` is {value!r}, not a whole number", hint)
+        return int(value)
+    return float(value)
 
 
 def _user_frame(exc: BaseException) -> str:
@@ -88,8 +187,23 @@ def _user_frame(exc: BaseException) -> str:
     return ""
 
 
-def _is_stub(value: Any) -> bool:
-    return value is Ellipsis or value is None
+def _checker_frame(exc: BaseException) -> str:
+    """Where in e3teach the checker broke: the last frame inside the package."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if f"{os.sep}e3teach{os.sep}" in frame.filename:
+            return f" at {os.path.basename(frame.filename)}:{frame.lineno}"
+    return ""
+
+
+#: The exercise being run and the last value a learner's function returned (for ⚠️ messages).
+_RUNNING: list["Exercise"] = []
+_LAST_RETURN: list[Any] = []
+
+
+def usage(what: str = "your_answer") -> str:
+    """``check.q3(your_answer)`` for the exercise being checked (the line that shows how to call it)."""
+    name = _RUNNING[-1].name if _RUNNING else "qN"
+    return f"check.{name}({what})"
 
 
 class Exercise:
@@ -99,14 +213,22 @@ class Exercise:
         self.name, self.title, self.test, self.hints = name, title, test, list(hints)
         self._hints_shown = 0
         self.__doc__ = test.__doc__
+        self.lesson = test.__module__.rsplit("lesson", 1)[-1] if "lesson" in test.__module__ else None
 
     def run(self, *answers, **kwargs) -> Result:
         """Run the check and return the :class:`Result` without printing (for tests)."""
         def result(status, message):
             return Result(self.name, self.title, status, message)
 
-        if not answers or any(_is_stub(a) for a in answers):
+        answers = tuple(as_torch(a) for a in answers)
+        kwargs = {k: as_torch(v) for k, v in kwargs.items()}
+        if not answers or any(a is Ellipsis for a in answers):
             return result("not attempted", NOT_ATTEMPTED)
+        if any(a is None for a in answers):
+            return result("fail", "your answer is None. If it is the result of a function of yours, that function "
+                                  "is missing a `return` (a function without one returns None)")
+        _RUNNING.append(self)
+        _LAST_RETURN.clear()
         try:
             message = self.test(*answers, **kwargs)
         except (NotAttempted, NotImplementedError):
@@ -117,9 +239,14 @@ class Exercise:
             return result("fail", f"{exc.message}.{tip}{more}".replace("..", "."))
         except KeyboardInterrupt:
             raise
-        except Exception as exc:  # a bug in the learner's code must not escape as a traceback
-            return result("fail", f"your code raised {type(exc).__name__}: {exc}{_user_frame(exc)}. "
-                                  "Fix the error, run the cell that defines your answer, then this one.")
+        except Exception as exc:  # the learner's code runs inside call(): this is a bug of the checker
+            shown = ", ".join(describe(a) for a in answers)
+            last = f"; the last value your function returned was {describe(_LAST_RETURN[0])}" if _LAST_RETURN else ""
+            return result("checker error", f"the checker itself failed on your answer ({type(exc).__name__}: {exc}"
+                                           f"{_checker_frame(exc)}): this is not your mistake — please report it "
+                                           f"to the course authors. Your answer was {shown}{last}")
+        finally:
+            _RUNNING.pop()
         return result("pass", message or "correct")
 
     def __call__(self, *answers, **kwargs) -> None:
@@ -130,13 +257,18 @@ class Exercise:
             raise AssertionError(f"{STRICT_ENV}=1 and the check did not pass: {res}")
 
     def hint(self) -> None:
-        """Print the next hint (they get more specific); the last one repeats."""
+        """Print the next hint (they get more specific); after the last one, say where the worked answer is."""
         if not self.hints:
             print(f"💡 {self.name}: no hints for this one — reread the cell above the exercise.")
             return
-        k = min(self._hints_shown, len(self.hints) - 1)
+        k = self._hints_shown
         self._hints_shown += 1
-        print(f"💡 {self.name} hint {k + 1}/{len(self.hints)}: {self.hints[k]}")
+        if k < len(self.hints):
+            print(f"💡 {self.name} hint {k + 1}/{len(self.hints)}: {self.hints[k]}")
+            return
+        where = f"solutions/{self.lesson}_*.ipynb" if self.lesson else "the solution notebook"
+        print(f"💡 {self.name}: that was the last of {len(self.hints)} hints. The worked answer is in {where} "
+              f"(the same notebook, solved); the last hint was: {self.hints[-1]}")
 
     def __repr__(self) -> str:
         return f"<exercise {self.name}: {self.title} — call it with your answer; .hint() for help>"
@@ -151,30 +283,52 @@ def exercise(title: str, hints: Sequence[str] = ()):
 
 # --- helpers for writing checks ---------------------------------------------------------------------
 
-def call(fn: Callable, *args, name: str | None = None, **kwargs):
-    """Call the learner's function; a stub counts as not attempted, other errors become ❌ with the reason."""
-    if _is_stub(fn):
+def call(fn: Callable, *args, name: str | None = None, returns: bool = True, **kwargs):
+    """Call the learner's function and return its value, converted by :func:`as_torch`.
+
+    A stub (``...``, or a body that raises ``NotImplementedError``) counts as not attempted; any other
+    exception becomes ❌ with its type, message and line; ``None`` is ❌ "missing `return`?" unless
+    ``returns=False``. Every call of learner code in a checker goes through here: an exception anywhere
+    else is the checker's own (⚠️).
+    """
+    if fn is Ellipsis:
         raise NotAttempted()
     if not callable(fn):
-        fail(f"expected a function, got {type(fn).__name__}", "pass the function itself, without calling it: check.q1(my_function)")
+        fail(f"expected a function, got {describe(fn)}",
+             f"pass the function itself, without calling it: {usage('my_function')}")
     label = name or getattr(fn, "__name__", "your function")
     try:
-        return fn(*args, **kwargs)
+        out = fn(*args, **kwargs)
     except (NotImplementedError, NotAttempted):
         raise NotAttempted()
     except KeyboardInterrupt:
         raise
     except Exception as exc:
-        fail(f"{label} raised {type(exc).__name__}: {exc}{_user_frame(exc)}")
+        fail(f"your code raised {type(exc).__name__}: {exc}{_user_frame(exc)}, in {label}",
+             "fix the error, run the cell that defines your answer, then this one")
+    if out is None and returns:
+        fail(f"{label} returned None — missing `return`?",
+             "a function that computes its result must end with `return result`")
+    out = as_torch(out)
+    _LAST_RETURN[:] = [out]
+    return out
+
+
+def learner(fn: Callable, name: str | None = None) -> Callable:
+    """``fn`` wrapped so that every call goes through :func:`call` (to hand to e3teach's equivariance checks)."""
+    def wrapped(*args, **kwargs):
+        return call(fn, *args, name=name, **kwargs)
+    return wrapped
 
 
 def expect_tensor(value, name: str, *, shape: Sequence[int] | None = None, dtype: torch.dtype | None = None,
                   finite: bool = True) -> torch.Tensor:
     """Check that ``value`` is a tensor (NumPy arrays are converted) of the right shape and dtype, without NaN/inf."""
-    if _is_stub(value):
+    if value is Ellipsis:
         raise NotAttempted()
-    if isinstance(value, np.ndarray):
-        value = torch.from_numpy(value)
+    value = as_torch(value)
+    if value is None:
+        fail(f"`{name}` is None — missing `return`?", "a function that computes its result must end with `return result`")
     if not isinstance(value, torch.Tensor):
         fail(f"`{name}` should be a torch.Tensor, got {type(value).__name__}",
              "build it with torch operations (torch.tensor(...) converts a list)")
@@ -191,25 +345,59 @@ def expect_tensor(value, name: str, *, shape: Sequence[int] | None = None, dtype
     return value
 
 
+FLOAT64_HOW = ("create every tensor in the dtype of the inputs: torch.zeros(..., dtype=x.dtype), "
+               "torch.eye(3, dtype=x.dtype) or x.new_zeros(...) — a bare torch.eye(3), torch.zeros(...) or "
+               "torch.tensor(1.5) is float32, the notebook's default")
+
+
+def fail_if_float32_precision(value, deviation: float, name: str, *, scale: float = 1.0, needed: str = "1e-10",
+                              how: str = FLOAT64_HOW) -> None:
+    """If ``value`` deviates from the reference by float32-level round-off only, fail saying so (not a maths error).
+
+    ``deviation`` is the largest absolute difference and ``scale`` the size of the reference values. A float32
+    (or lower) ``value`` is named as such; a float64 one that is right only to float32 precision got a float32
+    constant somewhere, or a rounded constant.
+    """
+    if not (0.0 < deviation <= FLOAT32_LEVEL * max(1.0, float(scale))):
+        return
+    dtype = value.dtype if isinstance(value, torch.Tensor) else None
+    if dtype in LOW_PRECISION:
+        fail(f"`{name}` is {str(dtype).removeprefix('torch.')}: right to {str(dtype).removeprefix('torch.')} "
+             f"precision (off by {deviation:.1e}), but this check needs float64 accuracy ({needed})", how)
+    fail(f"`{name}` is float64 but right only to float32 precision (off by {deviation:.1e}; this check needs "
+         f"{needed}): a float32 tensor, or a constant rounded to a few digits, enters your computation", how)
+
+
 def expect_close(actual: torch.Tensor, expected: torch.Tensor, name: str, *, atol: float = 1e-8,
-                 rtol: float = 1e-6, hint: str | None = None) -> float:
-    """Check ``actual ≈ expected``; returns the largest deviation."""
+                 rtol: float = 1e-6, hint: str | None = None, float32_ok: bool = False) -> float:
+    """Check ``actual ≈ expected``; returns the largest deviation.
+
+    A low-precision (float32) ``actual`` is compared at float32 tolerance when ``float32_ok``; otherwise a
+    deviation of float32 size is reported as a precision problem (how to get float64), not with ``hint``.
+    """
     expected = torch.as_tensor(expected)
     actual = expect_tensor(actual, name, shape=tuple(expected.shape))
-    dev = float((actual.to(torch.float64) - expected.to(torch.float64)).abs().max()) if expected.numel() else 0.0
-    if not torch.allclose(actual.to(torch.float64), expected.to(torch.float64), atol=atol, rtol=rtol):
+    a64, e64 = actual.to(torch.float64), expected.to(torch.float64)
+    dev = float((a64 - e64).abs().max()) if expected.numel() else 0.0
+    scale = float(e64.abs().max()) if expected.numel() else 1.0
+    if float32_ok and actual.dtype in LOW_PRECISION:
+        atol, rtol = max(atol, 1e-5 * max(1.0, scale)), max(rtol, 1e-5)
+    if not torch.allclose(a64, e64, atol=atol, rtol=rtol):
+        fail_if_float32_precision(actual, dev, name, scale=scale, needed=f"{atol:.0e}")
         fail(f"`{name}` is off by up to {dev:.3g} from the expected values", hint)
     return dev
 
 
 def expect_equal(actual, expected, name: str, hint: str | None = None):
     """Check a plain Python value (int, str, bool, tuple, ...) equals ``expected``."""
-    if _is_stub(actual):
+    if actual is Ellipsis:
         raise NotAttempted()
+    actual = as_torch(actual)
     if actual != expected:
         fail(f"`{name}` is {actual!r}, which is not right", hint)
     return actual
 
 
-__all__ = ["CheckFailed", "NotAttempted", "fail", "strict", "Result", "Exercise", "exercise", "call",
-           "expect_tensor", "expect_close", "expect_equal", "STRICT_ENV"]
+__all__ = ["CheckFailed", "NotAttempted", "fail", "strict", "Result", "Exercise", "exercise", "call", "learner",
+           "expect_tensor", "expect_close", "expect_equal", "as_torch", "as_number", "describe", "show", "usage",
+           "fail_if_float32_precision", "FLOAT64_HOW", "LOW_PRECISION", "STRICT_ENV"]

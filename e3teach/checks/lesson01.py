@@ -10,14 +10,11 @@ Each checker tests behaviour on random inputs (float64, a fixed seed), never the
 """
 from __future__ import annotations
 
-import math
-from fractions import Fraction
-
 import torch
 
 from ..data.tetris import SHAPE_NAMES, tetris
 from ..equivariance import random_rotation
-from .core import call, exercise, expect_close, expect_tensor, fail
+from .core import as_number, call, exercise, expect_close, expect_tensor, fail
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -163,17 +160,10 @@ def _sheared(pos):
 
 
 def _as_number(value, what):
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            fail(f"`{what}` returned a tensor of shape {tuple(value.shape)}; it should return one number, "
-                 "the largest deviation", "reduce with .abs().max()")
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        fail(f"`{what}` returned a {type(value).__name__}; it should return one number",
-             "return float(...) of the largest absolute deviation")
-    if not math.isfinite(value):
-        fail(f"`{what}` returned {value}", "look for a division by zero or a NaN in the functions' outputs")
-    return float(value)
+    if isinstance(value, torch.Tensor) and value.numel() != 1:
+        fail(f"`{what}` returned a tensor of shape {tuple(value.shape)}; it should return one number, "
+             "the largest deviation", "reduce with .abs().max()")
+    return as_number(value, what, hint="return float(...) of the largest absolute deviation, one number")
 
 
 @exercise("the equivariance error, by hand", hints=[
@@ -198,7 +188,7 @@ def q3(equivariance_error):
     for name, f in functions[1:]:
         expected = _reference_error(f, pos, R)
         got = results[name]
-        if abs(got - expected) > 1e-8 * max(1.0, expected):
+        if abs(got - expected) > 1e-6 * max(1.0, expected):      # 1e-6: a float32 result is fine
             if abs(got - _reference_error(f, pos, R.T)) < 1e-8 * max(1.0, expected):
                 fail(f"for {name}(pos) you tested the inverse rotation: x @ R on both sides instead of x @ R.T",
                      "the course's convention: the rotated cloud is pos @ R.T and the rotated output f(pos) @ R.T")
@@ -223,19 +213,8 @@ def q3(equivariance_error):
 ])
 def q4(best_invariant_accuracy):
     """``best_invariant_accuracy``: the highest accuracy (a fraction) an O(3)-invariant model can reach on the 8 balanced tetris classes."""
-    value = best_invariant_accuracy
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            fail(f"`best_invariant_accuracy` is a tensor of shape {tuple(value.shape)}; give one number")
-        value = value.item()
-    if isinstance(value, Fraction):
-        value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        fail(f"`best_invariant_accuracy` is a {type(value).__name__}; give one number, a fraction between 0 and 1",
-             "for example 3 / 8")
-    value = float(value)
-    if not math.isfinite(value):
-        fail(f"`best_invariant_accuracy` is {value}")
+    value = as_number(best_invariant_accuracy, "best_invariant_accuracy",
+                      hint="give one number, a fraction between 0 and 1, for example 3 / 8")
     if 1.0 < value <= 100.0:
         if abs(value - 87.5) < 1e-3:
             fail("87.5 looks right but is a percentage; give it as a fraction between 0 and 1", "7 / 8")

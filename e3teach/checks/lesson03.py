@@ -12,7 +12,7 @@ import torch
 from e3nn import o3
 
 from ..equivariance import check_equivariance
-from .core import CheckFailed, NotAttempted, call, exercise, expect_tensor, fail
+from .core import FLOAT64_HOW, LOW_PRECISION, CheckFailed, NotAttempted, as_number, call, exercise, expect_tensor, fail, learner
 
 # --- q1 ---------------------------------------------------------------------------------------------
 
@@ -38,7 +38,11 @@ def _as_range(value, key):
         value = (value.start, value.stop)
     if isinstance(value, torch.Tensor):
         value = tuple(value.tolist())
-    if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(isinstance(v, int) for v in value):
+    if isinstance(value, (tuple, list)):
+        value = tuple(int(v) if isinstance(v, torch.Tensor) and v.numel() == 1 and not v.is_floating_point() else v
+                      for v in value)
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or \
+            not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         fail(f"answers[{key!r}] is {value!r}: give the index range as a pair of integers (start, stop)",
              "like Python slices: start included, stop excluded, e.g. (3, 6) for components 3, 4, 5")
     return tuple(value)
@@ -60,9 +64,9 @@ def q1(answers):
     if missing:
         fail(f"missing key(s) {missing}; the dict needs {list(expected)}")
     dim = answers["dim"]
-    if isinstance(dim, torch.Tensor) and dim.numel() == 1:
-        dim = int(dim)
-    if dim is not Ellipsis and dim is not None and (not isinstance(dim, int) or dim != expected["dim"]):
+    if dim is not Ellipsis and dim is not None:
+        dim = as_number(dim, "answers['dim']", integer=True, hint="the dimension is a whole number: sum of mul × (2l + 1)")
+    if dim is not Ellipsis and dim is not None and dim != expected["dim"]:
         fail(f"answers['dim'] = {dim!r} is not the dimension of {Q1_IRREPS!r}",
              "each entry mul x l contributes mul × (2l + 1) numbers")
     for key in ("3x1o", "2e", "third 1o", "second 1e"):
@@ -232,10 +236,10 @@ def q4(pseudoscalar):
         fail("pseudoscalar(a, b, c) is zero: zero is (trivially) every kind of irrep at once",
              "return the triple product a · (b × c)")
 
-    def safe(x, y, z):
-        return call(pseudoscalar, x, y, z, name="pseudoscalar")
-
-    report = check_equivariance(safe, ["1o", "1o", "1o"], "0o")
+    if out.dtype in LOW_PRECISION:
+        fail(f"pseudoscalar(a, b, c) is {str(out.dtype).removeprefix('torch.')} for float64 inputs a, b, c: the "
+             "O(3) check below compares to 1e-10, which float32 cannot reach", FLOAT64_HOW)
+    report = check_equivariance(learner(pseudoscalar, "pseudoscalar"), ["1o", "1o", "1o"], "0o")
     if not report.ok:
         kinds = report.errors_by_kind()
         if report.passes("SO3") and kinds.get("inversion", 0) > report.tolerance:
