@@ -55,8 +55,9 @@ def test_environment_yml_and_pyproject_name_the_same_packages():
 def test_ci_runs_the_readme_commands():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    for command in ('pip install -e ".[test]"', "pytest"):
-        assert command in readme and command in ci
+    for command in ('pip install -e ".[test]"', "pytest",
+                    "ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 pytest lessons solutions exercises"):
+        assert command in readme and command in ci, command
 
 
 def test_readme_course_map_is_current():
