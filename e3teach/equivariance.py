@@ -305,13 +305,20 @@ def _modules_behind(f, depth: int = 2) -> list[torch.nn.Module]:
     return list(found.values())
 
 
+def _is_dtype_error(exc: Exception) -> bool:
+    text = str(exc)
+    return any(word in text for word in ("dtype", "scalar type", "Double", "Float", "double", "float"))
+
+
 @contextlib.contextmanager
-def _as_float(f, dtype):
+def _as_float(f, dtype, probe_args=None):
     """Yield ``(function, built_in_lower_precision)`` to run the check in ``dtype`` (float64).
 
     A module is copied to ``dtype``. A plain callable that uses modules (``lambda x: model(x)``) has
     those modules converted in place for the duration of the check and converted back afterwards
-    (float32 → float64 → float32 is exact), so wrapping a module in a lambda changes nothing.
+    (float32 → float64 → float32 is exact), so wrapping a module in a lambda changes nothing —
+    unless the function itself casts to float32 (``model(x.float())``): then ``probe_args`` fail
+    with a dtype error, and the modules are left as they are.
 
     ``built_in_lower_precision`` is true when a module holds float32 tensors and the check runs in
     float64: e3nn computes its constants (Clebsch–Gordan coefficients, ...) when a module is built,
@@ -331,6 +338,15 @@ def _as_float(f, dtype):
     for m in modules:
         m.to(dtype)
     try:
+        if probe_args is not None:
+            try:
+                f(*probe_args)
+            except RuntimeError as exc:
+                if not _is_dtype_error(exc):
+                    raise
+                for m in modules:
+                    m.to(torch.float32)
+                modules = []
         yield f, True
     finally:
         for m in modules:
@@ -435,7 +451,7 @@ def _check_equivariance_impl(f: Callable, irreps_in, irreps_out, inputs: Sequenc
     for n, (x, ir) in enumerate(zip(inputs, irreps_in)):
         if x.shape[-1] != ir.dim:
             raise ValueError(f"input {n} has shape {tuple(x.shape)} but '{ir}' has dimension {ir.dim}")
-    with _as_float(f, dtype) as (func, lower):
+    with _as_float(f, dtype, inputs) as (func, lower):
         reference = _call(func, inputs)
         _check_outputs(reference, irreps_out)
         lower = lower or _computed_in_lower_precision(reference, dtype)
@@ -479,7 +495,7 @@ def _check_point_model_impl(model: Callable, pos: torch.Tensor, features: torch.
             raise ValueError(f"features have shape {tuple(features.shape)} but '{irreps_in}' has "
                              f"dimension {irreps_in.dim}")
         args.append(features.to(dtype))
-    with _as_float(model, dtype) as (func, lower):
+    with _as_float(model, dtype, args) as (func, lower):
         reference = _call(func, args)
         _check_outputs(reference, irreps_out)
         lower = lower or _computed_in_lower_precision(reference, dtype)

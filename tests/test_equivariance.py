@@ -113,6 +113,14 @@ def test_a_lambda_naming_a_global_float32_module_is_recognised():
     assert GLOBAL_FLOAT32_TP.weight.dtype == torch.float32
 
 
+def test_a_function_that_casts_to_float32_for_its_module_still_runs():
+    torch.manual_seed(0)
+    lin = o3.Linear("2x1o", "2x1o")                          # float32, and the function feeds it float32
+    report = check_equivariance(lambda x: lin(x.float()).double(), "2x1o", "2x1o")
+    assert report.built_in_float32 and "float32" in report.verdict()
+    assert lin.weight.dtype == torch.float32
+
+
 def test_a_function_that_computes_in_float32_is_said_to_be_float32():
     report = check_equivariance(lambda v: v.float() * 2, "1o", "1o")  # returns float32
     assert report.ok and report.built_in_float32 and "float32" in report.verdict()
