@@ -155,3 +155,47 @@ def test_checks_never_raise_outside_strict(monkeypatch, capsys):
 def test_hints_are_tiered(capsys):
     for q in (check.q1, check.q2, check.q3, check.q4):
         assert len(q.hints) >= 3
+
+
+# ------------------------------------------------------------------------------------------- issue 8 classes
+import numpy as np  # noqa: E402
+
+from checker_stubs import (assert_checker_error, assert_float32_named, assert_learner_error,  # noqa: E402
+                           assert_missing_return, assert_passes, returning_float32, returning_numpy)
+
+FUNCTIONS = [(check.q1, sh_l1), (check.q2, sh_signal), (check.q3, sh_wigner_D)]
+
+
+@pytest.mark.parametrize("exercise, right", FUNCTIONS)
+def test_numpy_answers_pass(exercise, right):
+    assert_passes(exercise, returning_numpy(right))
+
+
+def test_float32_answers():
+    assert_float32_named(status(check.q1, returning_float32(sh_l1)))            # dtype of the input must be kept
+    assert_passes(check.q2, returning_float32(sh_signal))                      # a sum of harmonics: float32 is fine
+    res = status(check.q3, returning_float32(sh_wigner_D))                     # 1e-10 needs float64
+    assert res.status == "fail" and "float32" in res.message and "transpose" not in res.message
+
+
+def test_q4_numpy_integers_pass():
+    assert_passes(check.q4, lambda l, m: np.int64(l * l + l + m), np.int64(5))
+    assert_passes(check.q4, flat_index, np.int32(5))
+
+
+@pytest.mark.parametrize("exercise, extra", [(check.q1, ()), (check.q2, ()), (check.q3, ()), (check.q4, (5,))])
+def test_missing_return_and_learner_errors(exercise, extra):
+    assert_missing_return(exercise, *extra)
+    assert_learner_error(exercise, *extra)
+
+
+@pytest.mark.parametrize("exercise, helper, answers", [
+    (check.q1, "_cloud", (sh_l1,)), (check.q2, "_cloud", (sh_signal,)), (check.q3, "_rotation", (sh_wigner_D,)),
+    (check.q4, "_sh", (flat_index, 5))])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answers):
+    assert_checker_error(monkeypatch, exercise, check, helper, *answers, shown=f"`{answers[0].__name__}`")
+
+
+def test_q2_right_only_for_one_lmax_fails():
+    res = status(check.q2, lambda pos, lmax: sh_signal(pos, 3))
+    assert res.status == "fail" and "shape" in res.message

@@ -160,3 +160,50 @@ def test_checkers_never_raise_in_the_notebook(capsys, monkeypatch):
     check.q4(42)
     out = capsys.readouterr().out
     assert out.count("❌") == 3
+
+
+# --- issue 8 classes --------------------------------------------------------------------------------
+from checker_stubs import (assert_checker_error, assert_learner_error, assert_missing_return,  # noqa: E402
+                           assert_passes, returning_float32, returning_numpy)
+
+
+@pytest.mark.parametrize("exercise, right", [(check.q2, cross_right), (check.q3, uvu_right)])
+def test_float32_numpy_missing_return_and_errors(exercise, right):
+    assert_passes(exercise, returning_float32(right))       # a constant right to float32 is the right constant
+    assert_passes(exercise, returning_numpy(right))
+    assert_missing_return(exercise)
+    assert_learner_error(exercise)
+
+
+@pytest.mark.parametrize("factor, words", [
+    (math.sqrt(2 / 3), "forgot √α"),
+    (math.sqrt(6), "Clebsch–Gordan factor"),
+    (1 / math.sqrt(2), "wrong fan-in"),
+    (math.sqrt(3 / 2), "instead of its square root"),
+    (1 / math.sqrt(3), "2l_out+1"),
+])
+def test_q2_each_ratio_names_its_mistake(factor, words):
+    res = status(check.q2, lambda x, y, w: cross_right(x, y, w) * factor)
+    assert res.status == "fail" and words in res.message, res.message
+
+
+@pytest.mark.parametrize("factor, words", [
+    (math.sqrt(2), "forgot the fan-in"),
+    (1 / math.sqrt(2), "4 = m1"),
+    (1 / 2, "'uvw'"),
+])
+def test_q3_each_fan_in_mistake_is_named(factor, words):
+    res = status(check.q3, lambda x1, x2, w: uvu_right(x1, x2, w) * factor)
+    assert res.status == "fail" and words in res.message, res.message
+
+
+def test_q1_numpy_integer_and_float():
+    assert_passes(check.q1, np.int32(104))
+    assert_passes(check.q1, np.float64(104.0))
+
+
+@pytest.mark.parametrize("exercise, helper, answer", [
+    (check.q1, "_q1_counts", 104), (check.q2, "_close_or_explain", cross_right),
+    (check.q3, "_uvu_reference", uvu_right), (check.q4, "_allowed", "1o + 2o + 3o")])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
+    assert_checker_error(monkeypatch, exercise, check, helper, answer)

@@ -61,7 +61,9 @@ def test_q2_stub_and_bad_types():
     s, msg = status(check.q2, ["0e"])
     assert s == "fail" and "dict" in msg
     s, msg = status(check.q2, {**RIGHT, "ij=ji": ...})
-    assert s == "fail" and "empty" in msg
+    assert s == "not attempted"
+    s, msg = status(check.q2, {**RIGHT, "ij=ji": ..., "ij=-ji": "1e + 0e"})
+    assert s == "fail" and "'ij=-ji'" in msg
 
 
 # ----------------------------------------------------------------------------- q3
@@ -139,3 +141,58 @@ def test_q4_stub_error_nan_shape():
     assert s == "fail" and "NaN" in msg
     s, msg = status(check.q4, lambda T, R, f: T.flatten())
     assert s == "fail" and "shape" in msg
+
+
+# --- issue 8 classes --------------------------------------------------------------------------------
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from checker_stubs import (assert_checker_error, assert_float32_named, assert_learner_error,  # noqa: E402
+                           assert_missing_return, assert_passes, returning_float32, returning_numpy)
+
+FUNCTIONS = [(check.q1, decompose), (check.q3, inertia), (check.q4, rotate_via_irreps)]
+
+
+@pytest.mark.parametrize("exercise, right", FUNCTIONS)
+def test_float32_is_named_numpy_passes(exercise, right):
+    res = exercise.run(returning_float32(right))
+    assert_float32_named(res)
+    for maths in ("add up", "centre of mass", "unrotated", "parity", "ignores the masses"):
+        assert maths not in res.message, res.message
+    assert_passes(exercise, returning_numpy(right))
+    assert_missing_return(exercise)
+    assert_learner_error(exercise)
+
+
+def test_q1_a_bare_torch_eye_in_the_trace_part_is_named():
+    """trace(T)/3 * torch.eye(3): a 0-d float64 times a float32 matrix is float32 — the parts still add up to
+    T to 1e-8, which used to read "did you divide the trace by 3?"."""
+    def decompose_bare_eye(T):
+        iso = torch.trace(T) / 3 * torch.eye(3)
+        return iso, (T - T.T) / 2, (T + T.T) / 2 - iso
+    res = check.q1.run(decompose_bare_eye)
+    assert res.status == "fail" and "float32" in res.message and "torch.eye(3, dtype=" in res.message
+    assert "divide the trace" not in res.message
+
+
+def test_success_messages_print_no_round_off():
+    for exercise, right in FUNCTIONS:
+        res = assert_passes(exercise, right)
+        assert "e-1" not in res.message.replace("< 1e-11", "").replace("1e-10", "").replace("1e-8", ""), res.message
+        assert "< 1e-11" in res.message
+
+
+@pytest.mark.parametrize("exercise, helper, answer", [
+    (check.q1, "trace_part", decompose), (check.q2, "_expected_irreps", RIGHT),
+    (check.q3, "inertia_tensor", inertia), (check.q4, "rotate_tensor", rotate_via_irreps)])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
+    assert_checker_error(monkeypatch, exercise, check, helper, answer)
+
+
+def test_q2_unfinished_entries_are_not_attempted():
+    assert exercise_status({f: ... for f in RIGHT}) == "not attempted"
+    assert exercise_status({**RIGHT, "ij=ji": np.str_("0e + 2e")}) == "pass"
+
+
+def exercise_status(answer):
+    return check.q2.run(answer).status

@@ -234,9 +234,11 @@ class Exercise:
         except (NotAttempted, NotImplementedError):
             return result("not attempted", NOT_ATTEMPTED)
         except CheckFailed as exc:
+            message = exc.message.rstrip()
+            message += "" if message.endswith((".", "!", "?")) else "."
             tip = f" Hint: {exc.hint}" if exc.hint else ""
             more = f" (check.{self.name}.hint() for more)" if self.hints else ""
-            return result("fail", f"{exc.message}.{tip}{more}".replace("..", "."))
+            return result("fail", f"{message}{tip}{more}")
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # the learner's code runs inside call(): this is a bug of the checker

@@ -11,13 +11,12 @@ constants in torch's default dtype).
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from e3nn import o3
 
 from ..env import default_dtype
-from .core import call, exercise, expect_tensor, fail
+from .core import as_number, call, exercise, expect_tensor, fail
 
 # --- the tensor products of the exercises (shown in the solution notebook) ---------------------------
 Q1_IRREPS = ("4x0e + 2x1o + 1x2e", "0e + 1o + 2e", "8x0e + 2x0o + 4x1o + 2x1e + 2x2o")
@@ -43,11 +42,7 @@ def _q1_counts() -> dict[str, int]:
     "Two traps: parity (1o ⊗ 1o gives 0e, 1e, 2e only) and the 2x0o output, which no pair of inputs can produce.",
 ])
 def q1(n_weights):
-    if isinstance(n_weights, torch.Tensor) and n_weights.numel() == 1:
-        n_weights = n_weights.item()
-    if isinstance(n_weights, bool) or not isinstance(n_weights, numbers.Real) or not float(n_weights).is_integer():
-        fail(f"`n_weights` should be a whole number, got {n_weights!r}", "write the count as an int, e.g. n_weights = 12")
-    n = int(n_weights)
+    n = as_number(n_weights, "n_weights", integer=True, hint="write the count as an int, e.g. n_weights = 12")
     counts = _q1_counts()
     if n == counts["right"]:
         return f"{n} weights, the weight_numel of FullyConnectedTensorProduct{Q1_IRREPS}"
@@ -65,8 +60,10 @@ def q1(n_weights):
          "go block pair by block pair; a common slip is counting the 2x0o output, which nothing can produce")
 
 
-def _close_or_explain(out: torch.Tensor, ref: torch.Tensor, name: str, ratios: dict[float, str]) -> float:
-    """Compare ``out`` with ``ref``; if they differ by a constant factor, say which factor (and what it suggests)."""
+def _close_or_explain(out: torch.Tensor, ref: torch.Tensor, name: str, ratios: dict[float, str],
+                      otherwise: str) -> float:
+    """Compare ``out`` with ``ref``; if they differ by a constant factor, name the mistake that gives that factor
+    (``ratios``: factor → the mistake), else fail with this exercise's ``otherwise`` hint."""
     dev = float((out - ref).abs().max())
     if dev <= 1e-6 * (1 + float(ref.abs().max())):
         return dev
@@ -75,8 +72,7 @@ def _close_or_explain(out: torch.Tensor, ref: torch.Tensor, name: str, ratios: d
         for value, why in ratios.items():
             if math.isclose(ratio, value, rel_tol=1e-4):
                 fail(f"`{name}` is {ratio:.4g} × e3nn's output", why)
-        fail(f"`{name}` is {ratio:.4g} × e3nn's output: the shape is right, the constant is not",
-             "recompute the normalization constant √((2l_out+1)/fan_in) and the Clebsch–Gordan factor")
+        fail(f"`{name}` is {ratio:.4g} × e3nn's output: the shape is right, the constant is not", otherwise)
     fail(f"`{name}` is off by up to {dev:.3g} from e3nn's output (not just by a constant factor)")
 
 
@@ -97,13 +93,22 @@ def q2(cross_path):
         out = expect_tensor(call(cross_path, x.clone(), y.clone(), w.clone()), "cross_path(x, y, w)", shape=(n, 3))
         ref = tp(x, y, w)
         _close_or_explain(out.to(torch.float64), ref, "cross_path(x, y, w)", {
+            # the right constant is √α · CG = √(3/2) · 1/√6 = 1/2; each factor below is one slip
             -1.0: "the sign is flipped: compute x_u × y (the first input on the left)",
-            2.0: "no constant at all: e3nn multiplies by √α and the Clebsch–Gordan tensor is ε/√6",
-            math.sqrt(2): "1/√2 is the constant of the FullTensorProduct (one path with fan-in 1); here the two "
-                          "channels of x give a fan-in of 2",
-            math.sqrt(6): "that is the bare Clebsch–Gordan contraction ε/√6 without √α = √(3/2)",
-            1 / math.sqrt(2): "1/√2 too small: the fan-in is m1·m2 = 2, not 4",
-        })
+            2.0: "no constant at all: both the path normalization √α = √(3/2) and the Clebsch–Gordan factor 1/√6 "
+                 "are missing (together they give 1/2)",
+            math.sqrt(2): "you forgot the fan-in: 1/√2 = √3 · 1/√6 is α = 3 without dividing by fan_in = m1·m2 = 2 "
+                          "(the constant of a FullTensorProduct of single channels)",
+            math.sqrt(6): "you forgot the Clebsch–Gordan factor: the plain cross product times √α = √(3/2); the "
+                          "1⊗1→1 Clebsch–Gordan tensor is ε/√6, not ε",
+            math.sqrt(2 / 3): "you forgot √α = √(3/2), the path normalization: 1/√6 is the bare Clebsch–Gordan "
+                              "contraction",
+            math.sqrt(3 / 2): "you multiplied by α = 3/2 instead of its square root √α",
+            1 / math.sqrt(2): "the wrong fan-in: 4 instead of m1·m2 = 2 (the two channels of x times the one of y)",
+            1 / math.sqrt(3): "α without the 2l_out+1 = 3: you divided by √fan_in only",
+            2 * math.sqrt(3): "the plain cross product times √3: both the fan-in (α = 3/2, not 3) and the "
+                              "Clebsch–Gordan factor 1/√6 are missing",
+        }, otherwise="the constant is √α · (CG factor) = √(3/2) · 1/√6 = 1/2, with α = (2·1+1)/(m1·m2)")
     return "matches e3nn's FullyConnectedTensorProduct('2x1o', '1o', '1e') for random x, y, w (two batch sizes)"
 
 
@@ -136,13 +141,21 @@ def q3(tp_uvu):
                 fail("the weights are read in the wrong order",
                      "e3nn stores a uvu path's weights as w.reshape(m1, m2)[u, v] = w.reshape(4, 2)")
         _close_or_explain(out, ref, "tp_uvu(x1, x2, w)", {
-            math.sqrt(2 / 3): "no normalization constant: multiply by √α = √(3/2)",
-            1 / math.sqrt(3): "you divided by the fan-in but forgot the 2l_out+1 = 3 in α = 3 / fan_in",
-            math.sqrt(2): "the fan-in of a 'uvu' path is m2 = 2 (it sums over v only), not 4",
-            math.sqrt(3): "the constant √3 is missing the fan-in: α = 3 / 2",
+            # the right constant is √α = √(3/fan_in) with fan_in = m2 = 2 (wigner_3j carries the CG factor)
+            math.sqrt(2 / 3): "no normalization constant: multiply by √α = √(3/2), the path normalization",
+            1 / math.sqrt(3): "you divided by √fan_in but forgot the 2l_out+1 = 3 in α = 3 / fan_in",
+            math.sqrt(2): "you forgot the fan-in: √3 is α = 2l_out+1 = 3 without dividing by fan_in = m2 = 2",
+            1 / math.sqrt(2): "the wrong fan-in: 4 = m1, but a 'uvu' path sums over v only, so fan_in = m2 = 2",
+            1 / 2: "the wrong fan-in: 8 = m1·m2 is the fan-in of a 'uvw' path; 'uvu' sums over v only: fan_in = m2 = 2",
+            math.sqrt(3 / 2): "you multiplied by α = 3/2 instead of its square root √α",
             -1.0: "the sign is flipped: contract C[i, j, k] with x1 on index i and x2 on index j",
-        })
+        }, otherwise="the constant is √α = √(3/fan_in), and a 'uvu' path's fan_in is m2 = 2")
     return "matches e3nn's TensorProduct('4x2e', '2x1o', '4x1o', [(0, 0, 0, 'uvu', True)]) for random inputs and weights"
+
+
+def _allowed(ir1: str, ir2: str) -> set:
+    """The irreps in ir1 ⊗ ir2, from e3nn."""
+    return set(o3.Irrep(ir1) * o3.Irrep(ir2))
 
 
 @exercise("selection rules: what 2e ⊗ 1o contains", hints=[
@@ -158,7 +171,7 @@ def q4(allowed):
     except Exception:
         fail(f"could not read {allowed!r} as irreps", "write it like \"0e + 1o\" (a string e3nn's o3.Irreps understands)")
     given = {ir for mul, ir in irreps if mul > 0}
-    right = set(o3.Irrep("2e") * o3.Irrep("1o"))
+    right = _allowed("2e", "1o")
     if given == right:
         return "2e ⊗ 1o = 1o + 2o + 3o (l from 1 to 3, odd parity)"
     if {ir.l for ir in given} == {ir.l for ir in right} and all(ir.p == 1 for ir in given):
