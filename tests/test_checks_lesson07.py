@@ -119,3 +119,73 @@ def test_hints_print(capsys):
     for q in (check.q1, check.q2, check.q3, check.q4):
         q.hint()
     assert capsys.readouterr().out.count("💡") == 4
+
+
+# ---- issue 8 classes
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from checker_stubs import (assert_checker_error, assert_float32_named, assert_learner_error,  # noqa: E402
+                           assert_missing_return, assert_passes, returning_float32, returning_numpy)
+
+
+def receptive_field(src, dst, node, k):
+    return field(src, dst, node, k)
+
+
+RIGHT = [(check.q1, ref_radius_graph), (check.q2, ref_scatter_sum), (check.q3, conv_step), (check.q4, receptive_field)]
+
+
+@pytest.mark.parametrize("exercise, right", RIGHT)
+def test_numpy_missing_return_and_learner_errors(exercise, right):
+    assert_passes(exercise, returning_numpy(right))
+    assert_missing_return(exercise)
+    assert_learner_error(exercise)
+
+
+def test_numpy_integers():
+    assert_passes(check.q1, lambda pos, r: tuple(t.numpy().astype(np.int64) for t in ref_radius_graph(pos, r)))
+    assert_passes(check.q4, lambda *a: {np.int64(v) for v in field(*a)})
+    assert_passes(check.q4, lambda *a: np.array(sorted(field(*a)), dtype=np.int64))
+
+
+def test_float32_answers():
+    res = check.q2.run(returning_float32(ref_scatter_sum))              # src's dtype must be kept
+    assert res.status == "fail" and "dtype" in res.message
+    res = check.q3.run(returning_float32(conv_step))
+    assert_float32_named(res)
+    assert "not E(3)-equivariant" not in res.message and "wrong way" not in res.message
+
+
+def test_q1_pair_exactly_at_r_max_is_not_an_edge():
+    def at_most(pos, r_max):
+        n = len(pos)
+        i, j = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+        i, j = i.reshape(-1), j.reshape(-1)
+        keep = (i != j) & ((pos[j] - pos[i]).norm(dim=1) <= r_max)
+        return i[keep], j[keep]
+    res = check.q1.run(at_most)
+    assert res.status == "fail" and "r_max" in res.message and "strictly" in res.message
+
+
+def test_q3_hard_coded_num_neighbors_fails():
+    res = check.q3.run(lambda x, pos, s, d, tp, mlp, radial, nn: conv_step(x, pos, s, d, tp, mlp, radial, 4.0))
+    assert res.status == "fail"
+    res = check.q3.run(lambda x, pos, s, d, tp, mlp, radial, nn:                # √4 = 4 / 2
+                       conv_step(x, pos, s, d, tp, mlp, radial, 1.0) / (nn / 2))
+    assert res.status == "fail" and "num_neighbors = 9" in res.message and "divided by 4.5" in res.message
+
+
+def test_q3_leaves_the_notebook_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check.q3.run(conv_step)
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("exercise, helper, answer", [
+    (check.q1, "_ref_radius_graph", ref_radius_graph), (check.q2, "_ref_scatter_sum", ref_scatter_sum),
+    (check.q3, "_q3_reference", conv_step), (check.q4, "_reference_field", receptive_field)])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
+    assert_checker_error(monkeypatch, exercise, check, helper, answer)

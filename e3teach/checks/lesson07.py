@@ -19,7 +19,7 @@ from ..equivariance import random_rotation
 from ..graph import radius_graph as _ref_radius_graph
 from ..graph import scatter_sum as _ref_scatter_sum
 from ..models import RadialBasis
-from .core import call, exercise, expect_close, expect_tensor, fail
+from .core import call, exercise, expect_close, expect_tensor, fail, fail_if_float32_precision
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -52,13 +52,15 @@ def _edge_pair(value, name: str, n_nodes: int) -> tuple[torch.Tensor, torch.Tens
 
 def _q1_clouds():
     g = _gen(71)
-    yield "40 random points in float32", 3.0 * torch.rand(40, 3, generator=g), 1.2
+    yield "40 random points in float32", 3.0 * torch.rand(40, 3, generator=g, dtype=torch.float32), 1.2
     yield "60 random points in float64", 3.0 * torch.rand(60, 3, generator=g, dtype=F64) + 5.0, 1.0
     pos = 2.0 * torch.rand(30, 3, generator=g, dtype=F64)
     pos[7] = pos[3]                       # two points at the same place
     pos[20] = pos[3]
     yield "30 points, three of them at the same place", pos, 0.9
-    yield "5 points (a small cloud)", torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [3, 3, 3], [3.5, 3, 3]]), 1.2
+    yield "5 points (a small cloud)", torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [3, 3, 3], [3.5, 3, 3]], dtype=F64), 1.2
+    grid = torch.stack(torch.meshgrid(*[torch.arange(3, dtype=F64)] * 3, indexing="ij"), dim=-1).reshape(-1, 3)
+    yield "a 3×3×3 grid of spacing 1 with r_max = 1 (neighbours exactly at r_max are NOT edges)", grid, 1.0
 
 
 @exercise("a radius graph without self-loops", hints=[
@@ -95,8 +97,8 @@ def q1(radius_graph):
                      "keep pairs with distance strictly less than r_max")
             fail(f"for {label} your edge set differs from the reference: {len(missing)} missing, {len(extra)} extra",
                  "every ordered pair (i, j), i != j, with |pos[j] - pos[i]| < r_max, exactly once")
-    return ("same edge sets as a brute-force reference on 4 clouds (40 and 60 points in float32/float64, "
-            "coincident points, a small cloud); no self-loops")
+    return ("same edge sets as a brute-force reference on 5 clouds (40 and 60 points in float32/float64, "
+            "coincident points, a small cloud, pairs exactly at r_max); no self-loops")
 
 
 # ----------------------------------------------------------------------------- q2
@@ -110,7 +112,7 @@ def q2(scatter_sum):
     g = _gen(72)
     cases = [
         ("2-D float64 rows", torch.randn(50, 5, generator=g, dtype=F64), torch.randint(0, 8, (50,), generator=g), 10),
-        ("1-D float32 values", torch.randn(30, generator=g), torch.randint(0, 4, (30,), generator=g), 4),
+        ("1-D float32 values", torch.randn(30, generator=g, dtype=torch.float32), torch.randint(0, 4, (30,), generator=g), 4),
         ("3-D rows, index 2 never used", torch.randn(6, 2, 3, generator=g, dtype=F64), torch.tensor([0, 1, 0, 3, 3, 3]), 5),
         ("no edges at all", torch.zeros(0, 3, dtype=F64), torch.zeros(0, dtype=torch.long), 3),
     ]
@@ -139,7 +141,7 @@ _Q3_IRREPS_IN, _Q3_IRREPS_OUT, _Q3_R_MAX = "2x0e + 1x1o", "2x0e + 2x1o + 1x2e", 
 
 
 def _q3_parts():
-    with default_dtype(F64):
+    with default_dtype(F64), torch.random.fork_rng():   # leaves the notebook's random state alone
         torch.manual_seed(73)  # the checker's own modules: initialise them reproducibly
         irreps_sh = o3.Irreps.spherical_harmonics(2)
         tp = o3.FullyConnectedTensorProduct(_Q3_IRREPS_IN, irreps_sh, _Q3_IRREPS_OUT, shared_weights=False)
@@ -157,6 +159,30 @@ def _q3_reference(x, pos, src, dst, tp, mlp, radial, num_neighbors, *, flip=Fals
     return out / math.sqrt(num_neighbors) if norm else out
 
 
+def _q3_compare(out, want, x, pos, src, dst, tp, mlp, radial, nn_):
+    """❌ naming the mistake when ``out`` is not the reference layer's output ``want``."""
+    if torch.allclose(out.to(F64), want, atol=1e-9):
+        return
+    fail_if_float32_precision(out, float((out.to(F64) - want).abs().max()), f"conv_step(..., num_neighbors={nn_:g})",
+                              scale=float(want.abs().max()), needed="1e-9")
+    with torch.no_grad():
+        if torch.allclose(out.to(F64), _q3_reference(x, pos, src, dst, tp, mlp, radial, nn_, flip=True), atol=1e-9):
+            fail("your edge vectors point the wrong way (the l = 1 parts of the output have the wrong sign)",
+                 "the course convention is edge_vec = pos[edge_dst] - pos[edge_src]: the message goes src → dst")
+        if torch.allclose(out.to(F64), _q3_reference(x, pos, src, dst, tp, mlp, radial, nn_, norm=False), atol=1e-9):
+            fail("right messages and sums, but not normalized", "divide the sum by math.sqrt(num_neighbors)")
+        if torch.allclose(out.to(F64), _q3_reference(x, pos, dst, src, tp, mlp, radial, nn_), atol=1e-9):
+            fail("you swapped the roles of edge_src and edge_dst",
+                 "messages take features x[edge_src] and are summed into edge_dst")
+        plain = _q3_reference(x, pos, src, dst, tp, mlp, radial, nn_, norm=False)
+        ratio = float((out.to(F64) * plain).sum() / (plain * plain).sum())
+        if ratio > 0 and torch.allclose(out.to(F64), ratio * plain, atol=1e-9):
+            fail(f"for num_neighbors = {nn_:g} your sum is divided by {1 / ratio:.4g}, not by √{nn_:g} = "
+                 f"{math.sqrt(nn_):g}", "divide by math.sqrt(num_neighbors), the argument, not a constant")
+        expect_close(out, want, f"conv_step(..., num_neighbors={nn_:g})", atol=1e-9,
+                     hint="follow the formula: TP(x[src], Y(edge_vec); mlp(radial(|edge_vec|))), summed at dst, / sqrt(n)")
+
+
 @exercise("one message-passing step", hints=[
     "edge_vec = pos[edge_dst] - pos[edge_src]; its spherical harmonics with o3.spherical_harmonics(tp.irreps_in2, "
     "edge_vec, normalize=True, normalization='component').",
@@ -172,25 +198,15 @@ def q3(conv_step):
     irreps_in = o3.Irreps(_Q3_IRREPS_IN)
     x = torch.randn(20, irreps_in.dim, generator=g, dtype=F64)
     src, dst = _ref_radius_graph(pos, _Q3_R_MAX)
-    keep = torch.rand(src.numel(), generator=g) < 0.7      # a directed graph: some edges only one way
+    keep = torch.rand(src.numel(), generator=g, dtype=F64) < 0.7      # a directed graph: some edges only one way
     src, dst = src[keep], dst[keep]
-    nn_ = 4.0
-    out = call(conv_step, x.clone(), pos.clone(), src, dst, tp, mlp, radial, nn_, name="conv_step")
     dim_out = o3.Irreps(_Q3_IRREPS_OUT).dim
-    out = expect_tensor(out, "conv_step(...)", shape=(20, dim_out)).detach()
-    with torch.no_grad():
-        want = _q3_reference(x, pos, src, dst, tp, mlp, radial, nn_)
-    if not torch.allclose(out.to(F64), want, atol=1e-9):
-        if torch.allclose(out.to(F64), _q3_reference(x, pos, src, dst, tp, mlp, radial, nn_, flip=True), atol=1e-9):
-            fail("your edge vectors point the wrong way (the l = 1 parts of the output have the wrong sign)",
-                 "the course convention is edge_vec = pos[edge_dst] - pos[edge_src]: the message goes src → dst")
-        if torch.allclose(out.to(F64), _q3_reference(x, pos, src, dst, tp, mlp, radial, nn_, norm=False), atol=1e-9):
-            fail("right messages and sums, but not normalized", "divide the sum by math.sqrt(num_neighbors)")
-        if torch.allclose(out.to(F64), _q3_reference(x, pos, dst, src, tp, mlp, radial, nn_), atol=1e-9):
-            fail("you swapped the roles of edge_src and edge_dst",
-                 "messages take features x[edge_src] and are summed into edge_dst")
-        expect_close(out, want, "conv_step(...)", atol=1e-9,
-                     hint="follow the formula: TP(x[src], Y(edge_vec); mlp(radial(|edge_vec|))), summed at dst, / sqrt(n)")
+    for nn_ in (9.0, 4.0):     # two values: dividing by num_neighbors / 2 is √4 too
+        out = call(conv_step, x.clone(), pos.clone(), src, dst, tp, mlp, radial, nn_, name="conv_step")
+        out = expect_tensor(out, f"conv_step(..., num_neighbors={nn_:g})", shape=(20, dim_out)).detach()
+        with torch.no_grad():
+            want = _q3_reference(x, pos, src, dst, tp, mlp, radial, nn_)
+        _q3_compare(out, want, x, pos, src, dst, tp, mlp, radial, nn_)
     worst = 0.0
     for seed, sign in ((1, 1.0), (2, -1.0)):
         R = sign * random_rotation(_gen(seed))
@@ -202,6 +218,7 @@ def q3(conv_step):
         moved = expect_tensor(moved, "conv_step on the moved cloud", shape=(20, dim_out)).detach()
         worst = max(worst, float((moved.to(F64) - out.to(F64) @ D_out.T).abs().max()))
     if worst > 1e-9:
+        fail_if_float32_precision(moved, worst, "conv_step on the moved cloud", scale=float(out.abs().max()), needed="1e-9")
         fail(f"conv_step is not E(3)-equivariant (error {worst:.2g})", "use only edge vectors, never raw positions")
     return (f"matches the reference layer on a 20-point cloud, and is equivariant under a rotation and an "
             f"improper rotation with translations (error ≤ 1e-9)")
@@ -216,11 +233,11 @@ def _reference_field(src, dst, n, node, k) -> set[int]:
 
 
 def _q4_graphs():
-    chain = torch.arange(7)
+    chain = torch.arange(7, dtype=torch.long)
     yield "a chain of 7 nodes", torch.cat([chain[:-1], chain[1:]]), torch.cat([chain[1:], chain[:-1]]), 7, 0
-    ring = torch.arange(8)
+    ring = torch.arange(8, dtype=torch.long)
     yield "a ring of 8 nodes", torch.cat([ring, (ring + 1) % 8]), torch.cat([(ring + 1) % 8, ring]), 8, 3
-    one_way = torch.arange(5)
+    one_way = torch.arange(5, dtype=torch.long)
     yield "a one-way chain 0 → 1 → 2 → 3 → 4 (messages only go forward)", one_way[:-1], one_way[1:], 5, 4
     pos = 3.0 * torch.rand(25, 3, generator=_gen(75), dtype=F64)
     s, d = _ref_radius_graph(pos, 1.0)
