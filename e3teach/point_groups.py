@@ -27,12 +27,13 @@ import re
 from fractions import Fraction
 from functools import lru_cache
 
+import numpy as np
 import torch
 from e3nn import o3
 
 from .env import default_dtype
 
-__all__ = ["generate", "PointGroup", "point_group", "identify", "invariant_projector",
+__all__ = ["generate", "PointGroup", "InfinitePointGroup", "point_group", "identify", "schoenflies_name", "invariant_projector",
            "count_invariant_harmonics", "character_count", "degeneracies", "energy_levels",
            "tensor_component_count", "rotation", "reflection", "improper_rotation", "catalogue",
            "fingerprint", "element_symbol", "orbit", "first_invariant_harmonic",
@@ -132,9 +133,10 @@ def generate(generators, max_order: int = 240, tol: float = 1e-6) -> torch.Tenso
 class PointGroup:
     """A finite subgroup of O(3): a Schoenflies ``name`` and its ``matrices`` (n, 3, 3), float64."""
 
-    def __init__(self, name: str, matrices: torch.Tensor):
+    def __init__(self, name: str, matrices: torch.Tensor, notes=()):
         self.name = name
         self.matrices = torch.as_tensor(matrices, dtype=_DT)
+        self.notes = list(notes)     # caveats from identify (e.g. operations that did not close)
 
     @property
     def order(self) -> int:
@@ -337,103 +339,488 @@ def fingerprint(matrices) -> tuple:
     return tuple(sorted((d, round(t, 4) + 0.0) for d, t in zip(det, tr)))
 
 
-@lru_cache(maxsize=None)
-def _fingerprints_of_order(order: int) -> dict[tuple, str]:
-    table: dict[tuple, str] = {}
-    for name in catalogue(max_order=order, max_n=order):
-        if _order_of(name) == order:
-            table.setdefault(fingerprint(_cached_matrices(name)), name)
-    return table
+# ----------------------------------------------------------------------------------------------
+# naming a group from its structure
+# ----------------------------------------------------------------------------------------------
+def _element_orders(table) -> list[int]:
+    """Order of every element from a multiplication table ``table[g][h] = index of g·h`` (0 = E)."""
+    orders = []
+    for g in range(len(table)):
+        k, p = 1, g
+        while p != 0:
+            p, k = table[p][g], k + 1
+            if k > len(table):
+                raise ValueError("not a group: an element has no finite power equal to the identity")
+        orders.append(k)
+    return orders
 
 
-def _name_of(matrices: torch.Tensor) -> str:
-    table = _fingerprints_of_order(len(matrices))
-    fp = fingerprint(matrices)
-    if fp not in table:
-        raise ValueError(f"a group of order {len(matrices)} that matches no catalogue entry")
-    return table[fp]
+def _rotation_group(orders: list[int]) -> tuple[str, int]:
+    """("C", n), ("D", n), ("T", 12), ("O", 24) or ("I", 60): a finite rotation group named from the
+    orders of its elements. Cn is cyclic (an element of order |H|); Dn has |H| = 2n with largest order n;
+    T, O, I are told apart by their order and checked against their element counts."""
+    h, top = len(orders), max(orders)
+    count = {k: orders.count(k) for k in set(orders)}
+    if top == h:
+        return "C", h
+    if h == 2 * top and count.get(2, 0) >= top:          # Dn: n C2' axes (plus C2 for even n)
+        return "D", top
+    expected = {12: ("T", {1: 1, 2: 3, 3: 8}), 24: ("O", {1: 1, 2: 9, 3: 8, 4: 6}),
+                60: ("I", {1: 1, 2: 15, 3: 20, 5: 24})}
+    if h in expected and expected[h][1] == count:
+        return expected[h][0], h
+    raise ValueError(f"the rotations (orders {count}) form no finite rotation group: not a point group")
+
+
+def _schoenflies(orders: list[int], dets: list[int], inversions: list[bool]) -> str:
+    """The Schoenflies name of a finite subgroup of O(3) from exact integer data per element:
+    its order, its determinant (±1) and whether it is the inversion.
+
+    The rotations (det = +1) form a group H of type Cn, Dn, T, O or I (see :func:`_rotation_group`).
+    If some element is improper, exactly half of them are, and the group is either H × {E, i} (it
+    contains the inversion) or H ∪ σ·(H' \\ H) for a rotation group H' with H of index 2. So:
+
+    ========  =====================================  ========================================
+    H         with the inversion                      without (told apart by the mirrors)
+    ========  =====================================  ========================================
+    C1        Ci                                       Cs
+    Cn        Cnh (n even), S2n (n odd)                Cnv (n mirrors), Cnh (1, n odd), S2n (0)
+    Dn        Dnh (n even), Dnd (n odd)                Dnh (n odd), Dnd (n even)
+    T, O, I   Th, Oh, Ih                               Td (O and I have no such partner)
+    ========  =====================================  ========================================
+
+    A mirror is an improper element of order 2 that is not the inversion.
+    """
+    proper = [k for k, d in zip(orders, dets) if d > 0]
+    kind, n = _rotation_group(proper)
+    if len(proper) == len(orders):
+        return f"{kind}{n}" if kind in "CD" else kind
+    if 2 * len(proper) != len(orders):
+        raise ValueError("improper elements must be exactly half of the group: not a point group")
+    inversion = any(inversions)
+    mirrors = sum(1 for k, d, inv in zip(orders, dets, inversions) if d < 0 and k == 2 and not inv)
+    if kind == "C":
+        if n == 1:
+            return "Ci" if inversion else "Cs"
+        if inversion:
+            return f"C{n}h" if n % 2 == 0 else f"S{2 * n}"
+        if mirrors == n:
+            return f"C{n}v"
+        return f"C{n}h" if mirrors == 1 else f"S{2 * n}"
+    if kind == "D":
+        return f"D{n}h" if (n % 2 == 0) == inversion else f"D{n}d"
+    if kind == "T":
+        return "Th" if inversion else "Td"
+    if not inversion:
+        raise ValueError(f"{kind} with improper elements but no inversion: not a point group")
+    return kind + "h"
+
+
+def _is_inversion(M) -> bool:
+    """For an improper element of order 2: the inversion (trace -3) rather than a mirror (trace +1)."""
+    return float(M[0][0] + M[1][1] + M[2][2]) < -1
+
+
+def schoenflies_name(matrices, tol: float = 1e-6) -> str:
+    """The Schoenflies name of a finite group of orthogonal matrices (n, 3, 3), in any orientation.
+
+    Named from its structure, not from rounded numbers: the multiplication table (each product g·h
+    matched to the one element within ``tol``, Frobenius norm), the order of each element, its
+    determinant and whether it is the inversion (see :func:`_schoenflies`). Raises ``ValueError`` if
+    the matrices are not a group, or if ``tol`` is so large that two distinct elements lie within
+    2·tol of each other (products could then not be told apart: distinct elements of a point group
+    with an n-fold axis can be as close as 2√2·sin(π/n)).
+    """
+    M = torch.as_tensor(matrices, dtype=_DT)
+    if M.dim() != 3 or M.shape[1:] != (3, 3) or len(M) == 0:
+        raise ValueError(f"matrices must have shape (n, 3, 3), got {tuple(M.shape)}")
+    flat = M.reshape(-1, 9)
+    gap = torch.cdist(flat, flat) + 9 * torch.eye(len(M), dtype=_DT)
+    if float(gap.min()) <= 2 * tol:
+        raise ValueError(f"two elements differ by only {float(gap.min()):.1e} (Frobenius), less than 2·tol: "
+                         "use a smaller tol (or remove duplicate matrices)")
+    identity = int((flat - torch.eye(3, dtype=_DT).reshape(9)).norm(dim=1).argmin())
+    M = M[[identity] + [i for i in range(len(M)) if i != identity]]
+    flat = M.reshape(-1, 9)
+    prods = torch.einsum("aij,bjk->abik", M, M).reshape(-1, 9)
+    best = torch.cdist(prods, flat).min(dim=1)
+    if float(best.values.max()) > tol:
+        raise ValueError(f"not closed under multiplication: a product is {float(best.values.max()):.1e} "
+                         "from every element (not a group, or tol too small)")
+    table = best.indices.reshape(len(M), len(M)).tolist()
+    dets = [1 if d > 0 else -1 for d in torch.linalg.det(M).tolist()]
+    orders = _element_orders(table)
+    return _schoenflies(orders, dets, [d < 0 and k == 2 and _is_inversion(m) for d, k, m in zip(dets, orders, M)])
 
 
 # ----------------------------------------------------------------------------------------------
 # the point group of a structure
 # ----------------------------------------------------------------------------------------------
-def _maps_onto(M, pos, species, tol) -> bool:
-    moved = pos @ M.T
-    d = torch.cdist(moved, pos)
-    d = d + 1e9 * (species[:, None] != species[None, :])
-    # a permutation: every moved atom lands on a distinct atom of the same species
-    best = d.argmin(dim=1)
-    return bool((d.min(dim=1).values < tol).all()) and len(set(best.tolist())) == len(pos)
+class InfinitePointGroup:
+    """The symmetry group of a linear structure or of a single atom: an infinite subgroup of O(3).
+
+    ``name`` is "C∞v" (linear, not centrosymmetric: HCN), "D∞h" (linear and centrosymmetric: CO2)
+    or "Kh" (all of O(3): a single atom). ``axis`` is the unit vector along the line (None for Kh),
+    ``center`` the centroid; ``order`` is ``math.inf``. It has no list of matrices; for tools that
+    need one, :meth:`finite_subgroup` gives C_nv or D_nh about the axis, which has the same invariant
+    spherical harmonics as the infinite group for every degree l < n.
+    """
+
+    def __init__(self, name: str, axis=None, center=None, notes=()):
+        self.name = name
+        self.axis = None if axis is None else _unit(axis)
+        self.center = center
+        self.notes = list(notes)
+        self.order = math.inf
+
+    @property
+    def proper(self) -> bool:
+        return False
+
+    @property
+    def has_inversion(self) -> bool:
+        return self.name in ("D∞h", "Kh")
+
+    @property
+    def max_rotation_order(self) -> float:
+        return math.inf
+
+    def finite_subgroup(self, n: int) -> PointGroup:
+        """C_nv (for C∞v) or D_nh (for D∞h) with its principal axis along ``axis``."""
+        if self.axis is None:
+            raise ValueError("Kh (the full rotation-reflection group O(3)) has no single axis; "
+                             "every finite point group is a subgroup of it")
+        return point_group(f"{'C' if self.name == 'C∞v' else 'D'}{n}{'v' if self.name == 'C∞v' else 'h'}",
+                           axis=self.axis)
+
+    @property
+    def matrices(self):
+        raise ValueError(f"{self.name} is an infinite group: it has no finite list of matrices; "
+                         "use .finite_subgroup(n) for a finite subgroup about the axis")
+
+    def __repr__(self) -> str:
+        return f"InfinitePointGroup({self.name})"
 
 
-def identify(pos, species=None, tol: float = 1e-3) -> PointGroup:
+def _species_ids(species, n: int) -> np.ndarray:
+    if species is None:
+        return np.zeros(n, dtype=np.int64)
+    labels = species.tolist() if hasattr(species, "tolist") else list(species)
+    if isinstance(species, str):
+        labels = list(species)
+    if len(labels) != n:
+        raise ValueError(f"{len(labels)} species for {n} atoms")
+    lookup = {s: i for i, s in enumerate(dict.fromkeys(labels))}
+    return np.array([lookup[s] for s in labels], dtype=np.int64)
+
+
+def _pair_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a_i - b_j| for a (..., n, 3) and b (m, 3), without an (..., n, m, 3) intermediate."""
+    sq = (a * a).sum(-1)[..., :, None] + (b * b).sum(-1)[None, :] - 2 * a @ b.T
+    return np.sqrt(np.clip(sq, 0.0, None))
+
+
+def _kabsch(x: np.ndarray, perms: np.ndarray, dets: np.ndarray):
+    """Best orthogonal matrices M (K, 3, 3) with det M = ``dets`` minimising Σ_i |M x_i - x_perm(i)|²,
+    and the largest distance max_i |M x_i - x_perm(i)| for each."""
+    y = x[perms]                                               # (K, n, 3): the targets
+    C = np.einsum("kni,nj->kij", y, x)                         # Σ y xᵀ
+    U, _, Vt = np.linalg.svd(C)
+    fix = dets * np.linalg.det(U) * np.linalg.det(Vt)
+    U = U.copy()
+    U[:, :, 2] *= fix[:, None]
+    M = U @ Vt
+    residual = np.linalg.norm(np.einsum("kij,nj->kni", M, x) - y, axis=-1).max(axis=1)
+    return M, residual
+
+
+def _symmetrize(M: np.ndarray, table: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """Snap approximate group matrices onto an exact representation of the group with this table.
+
+    M_g ← polar part of (1/|G|) Σ_h M_hᵀ M_{h·g}: exact matrices are a fixed point, and for
+    matrices off by ε the error drops to O(ε²) each step (averaging over the group), so a few
+    steps reach round-off. The polar part (U Vᵀ from the SVD) keeps every matrix orthogonal.
+    """
+    for _ in range(iterations):
+        A = (M.transpose(0, 2, 1)[:, None] @ M[table]).mean(0)
+        U, _, Vt = np.linalg.svd(A)
+        new = U @ Vt
+        change = np.abs(new - M).max()
+        M = new
+        if change < 1e-15:
+            break
+    return M
+
+
+def identify(pos, species=None, tol: float = 1e-2) -> PointGroup | InfinitePointGroup:
     """The point group of a molecule or cluster about its centroid.
 
-    Finds every orthogonal matrix mapping the structure onto itself (atoms onto atoms of the same
-    species, within ``tol`` in the units of ``pos``) and names the group by comparing its
-    orientation-independent fingerprint with the catalogue. The returned matrices act on the
-    centred coordinates ``pos - pos.mean(0)`` in the molecule's own frame; ``.center`` holds the
-    centroid.
+    Finds every orthogonal matrix mapping the structure onto itself (each atom within ``tol``, in
+    the units of ``pos``, of an atom of the same species) and names the group they form. Real
+    coordinates (read from files, relaxed, rounded) are never exactly symmetric: choose ``tol`` a
+    few times larger than their noise and well below the distance between two atoms (default 0.01 Å).
 
-    Method: choose two atoms a, b (not collinear with the centre). A symmetry operation sends them to
-    two atoms a', b' of the same species with the same lengths and the same angle, and is then fixed
-    by where a×b goes (±a'×b'). Each such candidate is kept if it maps the whole structure onto itself.
-    Linear structures (infinite groups C∞v, D∞h) raise ``ValueError``.
+    Method.
+    1. Candidates: choose two atoms a, b (not collinear with the centre). An operation sends them to
+       atoms a', b' of the same species, lengths and angle, and is fixed by where a×b goes (±a'×b').
+    2. Each candidate decides a permutation of the atoms (every moved atom's nearest atom of its
+       species); the best orthogonal matrix for that permutation (Kabsch, with the candidate's det) is
+       kept if it maps every atom within ``tol`` of its partner.
+    3. An operation *is* its (permutation, det): the pair fixes the matrix of a non-linear structure,
+       and products are exact — (p, d)·(q, e) = (p∘q, de). So the closure is checked with no
+       tolerance at all. If the operations found are not closed (noise close to ``tol``), the largest
+       group among them is returned and ``.notes`` (also a warning) says so.
+    4. The matrices are snapped onto an exact representation of that group (averaged over the group,
+       see :func:`_symmetrize`), so they are orthogonal and closed to ~1e-15.
+    5. The group is named from its structure — orders of its elements, determinants, inversion,
+       mirrors (:func:`_schoenflies`) — never from rounded traces.
+
+    Returns a :class:`PointGroup` whose matrices act on the centred coordinates ``pos - pos.mean(0)``
+    in the molecule's own frame (identity first), with extra attributes: ``center`` (the centroid),
+    ``permutations`` (LongTensor (order, n_atoms): element g sends atom i to atom permutations[g, i]),
+    ``symmetrized`` (the nearest exactly symmetric positions, centred), ``deviation`` (largest
+    distance from an atom to its symmetrized position), ``tol`` and ``notes`` (list of strings, empty
+    when nothing needs saying).
+
+    Linear structures return an :class:`InfinitePointGroup` named "C∞v" or "D∞h"; a single atom
+    returns one named "Kh" (the whole of O(3)).
+
+    Raises ``ValueError`` when ``tol`` is too large to tell operations apart: two atoms of the same
+    species within 2·tol of each other (a moved atom could land near either), or a structure no larger
+    than tol.
     """
-    pos = torch.as_tensor(pos, dtype=_DT)
-    if pos.dim() != 2 or pos.shape[1] != 3:
-        raise ValueError(f"pos must have shape (n_atoms, 3), got {tuple(pos.shape)}")
-    n = len(pos)
-    if species is None:
-        species_t = torch.zeros(n, dtype=torch.int64)
-    else:
-        labels = list(species.tolist() if isinstance(species, torch.Tensor) else species)
-        if len(labels) != n:
-            raise ValueError(f"{len(labels)} species for {n} atoms")
-        lookup = {s: i for i, s in enumerate(dict.fromkeys(labels))}
-        species_t = torch.tensor([lookup[s] for s in labels], dtype=torch.int64)
-    center = pos.mean(0)
-    x = pos - center
-    r = x.norm(dim=1)
-    scale = max(float(r.max()), 1e-12)
+    t = torch.as_tensor(pos, dtype=_DT)
+    if t.dim() != 2 or t.shape[1] != 3 or len(t) == 0:
+        raise ValueError(f"pos must have shape (n_atoms, 3), got {tuple(t.shape)}")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError("pos contains NaN or infinite coordinates")
+    if not tol > 0:
+        raise ValueError(f"tol must be a positive distance, got {tol}")
+    raw = t.numpy().astype(np.float64)
+    n = len(raw)
+    species_ids = _species_ids(species, n)
+    center_np = raw.mean(0)
+    x = raw - center_np
+    center = torch.from_numpy(center_np.copy())
+    same = species_ids[:, None] == species_ids[None, :]
+    dist = _pair_distances(x, x)
+    close = np.argwhere(same & (dist <= 2 * tol) & ~np.eye(n, dtype=bool))
+    if len(close):
+        i, j = close[0]
+        raise ValueError(f"atoms {i} and {j} (same species) are {dist[i, j]:.3g} apart, within 2·tol = "
+                         f"{2 * tol:.3g}: tol is too large to tell them apart (a moved atom could land on "
+                         f"either). Use tol below {dist[i, j] / 2:.3g} (a few times the noise of the "
+                         "coordinates), or remove duplicated atoms.")
+    r = np.linalg.norm(x, axis=1)
+    if n == 1:
+        return InfinitePointGroup("Kh", center=center)          # a single atom: all of O(3)
+    if r.max() <= tol:
+        raise ValueError(f"every atom lies within tol = {tol:.3g} of the centroid: tol is as large as the "
+                         "structure, so every rotation would count as a symmetry. Use a smaller tol.")
+    # linear: every rotation about the best-fitting line through the centre moves each atom by at most
+    # twice its distance from the line, so the line's rotations are symmetries when all lie within tol/2
+    axis = np.linalg.eigh(x.T @ x)[1][:, -1]
+    off_line = np.linalg.norm(x - np.outer(x @ axis, axis), axis=1)
+    if off_line.max() <= tol / 2:
+        d = _pair_distances(-x, x) + np.where(same, 0.0, np.inf)
+        centrosymmetric = bool((d.min(1) <= tol).all()) and len(set(d.argmin(1).tolist())) == n
+        return InfinitePointGroup("D∞h" if centrosymmetric else "C∞v", axis=torch.from_numpy(axis),
+                                  center=center)
+    perms, dets, residuals = _candidates(x, species_ids, r, dist, same, tol)
+    return _group_from_operations(x, perms, dets, residuals, tol, center)
+
+
+def _candidates(x, species_ids, r, dist, same, tol):
+    """Steps 1–2 of :func:`identify`: (permutations, dets, residuals) of every distinct operation
+    suggested by the atom pair (a, b), residual = largest distance of a moved atom from its partner."""
+    n = len(x)
+    near_r = same & (np.abs(r[:, None] - r[None]) <= 2 * tol)
+    n_like = near_r.sum(1)                                    # atoms a could be sent to
     off = r > tol
-    if off.sum() == 0:
-        raise ValueError("all atoms sit at the centre: the symmetry group is all of O(3)")
-    # a: an atom off the centre from the smallest species class (fewest candidates)
-    counts = torch.bincount(species_t, minlength=int(species_t.max()) + 1)
-    cls = torch.where(off, counts[species_t], torch.full_like(species_t, n + 1))
-    ia = int(torch.argmin(cls * 10 * scale - r))     # smallest class, then farthest atom
+    # a: off the centre, fewest possible images, then the farthest
+    ia = min(np.flatnonzero(off), key=lambda i: (n_like[i], -r[i]))
     a = x[ia]
-    # b: the atom making the largest area with a
-    area = torch.linalg.cross(a.expand_as(x), x).norm(dim=1)
-    ib = int(torch.argmax(area))
-    if area[ib] < tol * scale:
-        raise ValueError("the structure is linear: its symmetry group (C∞v or D∞h) is infinite")
+    area = np.linalg.norm(np.cross(a, x), axis=1)
+    wide = np.flatnonzero(area >= 0.5 * area.max())
+    ib = min(wide, key=lambda i: (n_like[i], -area[i]))
     b = x[ib]
-    F = torch.stack([a, b, torch.linalg.cross(a, b)], dim=1)
-    F_inv = torch.linalg.inv(F)
-    found = []
-    for ja in range(n):
-        if species_t[ja] != species_t[ia] or abs(r[ja] - r[ia]) > tol:
-            continue
-        for jb in range(n):
-            if species_t[jb] != species_t[ib] or abs(r[jb] - r[ib]) > tol:
-                continue
-            if abs(x[ja] @ x[jb] - a @ b) > 2 * tol * scale:
-                continue
-            c = torch.linalg.cross(x[ja], x[jb])
-            for sign in (1.0, -1.0):
-                M = torch.stack([x[ja], x[jb], sign * c], dim=1) @ F_inv
-                U, _, Vh = torch.linalg.svd(M)
-                M = U @ Vh                       # nearest orthogonal matrix
-                if _maps_onto(M, x, species_t, tol):
-                    if not found or (torch.stack(found) - M).abs().amax(dim=(1, 2)).min() > 1e-6:
-                        found.append(M)
-    # identity first, then the closure order (also checks it is a group)
-    G = generate(found, max_order=max(len(found), 1), tol=max(1e-6, 10 * tol / scale))
-    group = PointGroup(_name_of(G), G)
-    group.center = center
+    F_inv = np.linalg.inv(np.stack([a, b, np.cross(a, b)], axis=1))
+    slack = 2 * tol * (np.linalg.norm(a) + np.linalg.norm(b)) + 4 * tol ** 2
+    ja, jb = np.nonzero(near_r[ia][:, None] & near_r[ib][None, :]
+                        & (np.abs(x @ x.T - a @ b) <= slack) & ~np.eye(n, dtype=bool))
+    xa, xb = x[ja], x[jb]
+    c = np.cross(xa, xb)
+    frames = np.concatenate([np.stack([xa, xb, c], axis=2), np.stack([xa, xb, -c], axis=2)])
+    U, _, Vt = np.linalg.svd(frames @ F_inv)
+    M0 = U @ Vt                                               # nearest orthogonal matrices
+    dets = np.where(np.linalg.det(M0) > 0, 1, -1)
+    moved = np.einsum("kij,nj->kni", M0, x)
+    mask = np.where(same, 0.0, np.inf)
+    perms = np.empty((len(M0), n), dtype=np.int64)
+    nearest = np.empty((len(M0), n))
+    chunk = max(1, 2_000_000 // (n * n))                      # bounded memory for large clusters
+    for s in range(0, len(M0), chunk):
+        d = _pair_distances(moved[s:s + chunk], x) + mask
+        perms[s:s + chunk] = d.argmin(axis=2)                 # nearest atom of the same species
+        nearest[s:s + chunk] = d.min(axis=2)
+    min_gap = np.where(same & ~np.eye(n, dtype=bool), dist, np.inf).min()
+    ok = (np.sort(perms, axis=1) == np.arange(n)).all(axis=1) & (nearest.max(axis=1) < min_gap / 2)
+    perms, dets = perms[ok], dets[ok]
+    if len(perms) == 0:
+        return np.zeros((0, n), dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    # distinct (permutation, det) pairs only
+    _, first = np.unique(np.concatenate([perms, dets[:, None]], axis=1), axis=0, return_index=True)
+    first = np.sort(first)
+    perms, dets = perms[first], dets[first]
+    _, residuals = _kabsch(x, perms, dets)
+    return perms, dets, residuals
+
+
+def _close(generators, multiply, cap: int):
+    """Indices of the group generated by ``generators`` (0 = identity), by breadth-first right
+    multiplication; ``multiply(a, b)`` returns the index of a·b or None (product not allowed).
+    Returns None if a product is not allowed or more than ``cap`` elements appear."""
+    group, members, k = [0], {0}, 0
+    while k < len(group):
+        e = group[k]
+        k += 1
+        for s in generators:
+            j = multiply(e, s)
+            if j is None:
+                return None
+            if j not in members:
+                if len(group) >= cap:
+                    return None
+                members.add(j)
+                group.append(j)
     return group
+
+
+def _largest_closed(table: list[list[int]]) -> list[int]:
+    """The largest group (found greedily) inside a set of operations that is not closed.
+
+    ``table[a][b]`` is the index of a·b in the set, or -1 when the product falls outside; element 0
+    is the identity, the others come best-fitting first. From every seed, elements are added in that
+    order whenever the group they generate stays inside the set."""
+    def multiply(a, b):
+        j = table[a][b]
+        return j if j >= 0 else None
+
+    cap, best = len(table), [0]
+    for seed in range(1, len(table)):
+        if seed in best:
+            continue
+        gens = [seed]
+        current = _close(gens, multiply, cap)
+        if current is None:
+            continue
+        for g in range(1, len(table)):
+            if g not in current:
+                trial = _close(gens + [g], multiply, cap)
+                if trial is not None:
+                    gens, current = gens + [g], trial
+        if len(current) > len(best):
+            best = current
+    return best
+
+
+def _multiplication_table(P: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """table[a, b] = index of a·b among the operations (P, D), or -1 if it is not one of them.
+
+    (p, d)·(q, e) = (p∘q, de): apply q, then p, so atom i goes to p[q[i]]. Matching is exact on
+    integers: rows are looked up through a 64-bit hash, then compared entry by entry."""
+    m, n = P.shape
+    weights = np.random.default_rng(12345).integers(1, 2 ** 62, size=n + 1, dtype=np.int64)
+
+    def hashes(perms, dets):
+        return perms @ weights[:n] + dets * weights[n]      # wraps around modulo 2^64: fine for a hash
+
+    prod = P[np.arange(m)[:, None, None], P[None, :, :]].reshape(m * m, n)       # p_a[p_b]
+    prod_D = (D[:, None] * D[None, :]).reshape(-1)
+    h = hashes(P, D)
+    order = np.argsort(h, kind="stable")
+    hp = hashes(prod, prod_D)
+    k = order[np.clip(np.searchsorted(h[order], hp), 0, m - 1)]
+    match = (h[k] == hp) & (P[k] == prod).all(axis=1) & (D[k] == prod_D)
+    return np.where(match, k, -1).reshape(m, m)
+
+
+def _group_from_operations(x, perms, dets, residuals, tol, center) -> PointGroup:
+    """Steps 3–5 of :func:`identify`: close, snap and name the operations found."""
+    import warnings
+
+    n = len(x)
+    identity = np.arange(n)
+    ok = residuals <= tol
+    is_identity = (perms == identity).all(axis=1) & (dets > 0)
+    order = np.argsort(residuals[ok & ~is_identity], kind="stable")        # best fitting first
+    P = np.concatenate([identity[None], perms[ok & ~is_identity][order]])
+    D = np.concatenate([[1], dets[ok & ~is_identity][order]]).astype(np.int64)
+    near_misses = np.sort(residuals[(residuals > tol) & (residuals <= 3 * tol)])
+    table = _multiplication_table(P, D)
+    notes = []
+    if (table < 0).any():
+        keep = sorted(_largest_closed(table.tolist()))
+        message = (f"the {len(P)} operations found within tol = {tol:.3g} do not form a group (the "
+                   "coordinates are too noisy for this tol); returned the largest group among them")
+        big = _generated(P, D, cap=240)
+        if big is not None:
+            _, needed = _kabsch(x, *big)
+            try:
+                name_big = _name_operations(x, *big)[0]
+                message += f". With tol ≥ {needed.max():.2g} they generate {name_big} (order {len(big[0])})"
+            except ValueError:
+                pass
+        notes.append(message)
+        P, D = P[keep], D[keep]
+        table = _multiplication_table(P, D)
+    elif len(near_misses):
+        notes.append(f"{len(near_misses)} more operation(s) map the structure within {near_misses[0]:.2g} "
+                     f"(units of pos), just above tol = {tol:.3g}: if the coordinates are that noisy, "
+                     "a larger tol may find more symmetry")
+    name, M = _name_operations(x, P, D, table)
+    symmetrized = np.einsum("gji,gnj->ni", M, x[P]) / len(P)       # mean over g of g⁻¹ x_{p_g(i)}
+    group = PointGroup(name, torch.from_numpy(M), notes=notes)
+    group.center = center
+    group.permutations = torch.from_numpy(P.astype(np.int64))
+    group.symmetrized = torch.from_numpy(symmetrized)
+    group.deviation = float(np.linalg.norm(symmetrized - x, axis=1).max())
+    group.tol = tol
+    for note in notes:
+        warnings.warn(f"identify: {note}", stacklevel=3)
+    return group
+
+
+def _generated(P: np.ndarray, D: np.ndarray, cap: int):
+    """(perms, dets) of the group the operations generate, in permutation space; None past ``cap``."""
+    plist, dlist = [p for p in P], [int(d) for d in D]
+    index = {(p.tobytes(), d): k for k, (p, d) in enumerate(zip(plist, dlist))}
+
+    def multiply(a, b):
+        p, d = plist[a][plist[b]], dlist[a] * dlist[b]
+        key = (p.tobytes(), d)
+        if key not in index:
+            index[key] = len(plist)
+            plist.append(p)
+            dlist.append(d)
+        return index[key]
+
+    group = _close(range(1, len(P)), multiply, cap)
+    if group is None:
+        return None
+    return np.stack([plist[i] for i in group]), np.array([dlist[i] for i in group])
+
+
+def _name_operations(x, P, D, table=None):
+    """(name, snapped matrices (m, 3, 3)) of a closed set of operations (P, D), identity first."""
+    table = _multiplication_table(P, D) if table is None else table
+    if (table < 0).any():
+        raise ValueError("the operations are not closed")
+    M, _ = _kabsch(x, P, D)
+    M = _symmetrize(M, table)
+    orders = _element_orders(table.tolist())
+    inversions = [bool(d < 0 and k == 2 and _is_inversion(Mg)) for d, k, Mg in zip(D, orders, M)]
+    return _schoenflies(orders, D.tolist(), inversions), M
 
 
 # ----------------------------------------------------------------------------------------------

@@ -194,15 +194,15 @@ def test_identify_species_matter_and_shapes():
     assert pg.identify(data.pos[0]).proper
     generic = torch.randn(5, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     assert pg.identify(generic).name == "C1"
-    with pytest.raises(ValueError, match="linear"):
-        pg.identify(data.pos[SHAPE_NAMES.index("line")])
+    line = pg.identify(data.pos[SHAPE_NAMES.index("line")])    # four cubes in a row: infinite group
+    assert isinstance(line, pg.InfinitePointGroup) and line.name == "D∞h" and line.order == math.inf
     square = torch.tensor([[1, 1, 0], [1, -1, 0], [-1, 1, 0], [-1, -1, 0]], dtype=torch.float64)
     assert pg.identify(square).name == "D4h"
     pos, _ = water()
     assert pg.identify(pos, ["O", "H", "H"]).name == "C2v"
     assert pg.identify(pos, ["O", "H", "D"]).name == "Cs"     # an HDO molecule
-    with pytest.raises(ValueError):
-        pg.identify(torch.tensor([[0, 0, 0], [0, 0, 1.0]]))   # linear
+    assert pg.identify(torch.tensor([[0, 0, 0], [0, 0, 1.0]])).name == "D∞h"            # species ignored
+    assert pg.identify(torch.tensor([[0, 0, 0], [0, 0, 1.0]]), ["C", "O"]).name == "C∞v"
 
 
 def test_pictures_and_generic_point():
@@ -237,3 +237,78 @@ def test_element_symbols_match_class_structure():
     assert kinds("Ih") == {"E": 1, "C5": 24, "C3": 20, "C2": 15, "i": 1, "S10": 24, "S6": 20, "σ": 15}
     assert kinds("C3h") == {"E": 1, "C3": 2, "σ": 1, "S3": 2}
     assert kinds("D3d") == {"E": 1, "C3": 2, "C2": 3, "i": 1, "S6": 2, "σ": 3}
+
+
+# --- naming groups from their structure; identify's contract on hard input ----------------------
+def test_schoenflies_name_recovers_every_catalogue_group_in_any_orientation():
+    gen = torch.Generator().manual_seed(3)
+    for name in pg.catalogue(max_order=120, max_n=16):
+        Q = random_rotation(gen, dtype=torch.float64)
+        M = Q @ pg.point_group(name).matrices @ Q.T
+        M = M[torch.randperm(len(M), generator=gen)]              # identity anywhere
+        assert pg.schoenflies_name(M) == name
+    with pytest.raises(ValueError, match="not closed"):
+        pg.schoenflies_name(pg.point_group("C4").matrices[:3])
+    with pytest.raises(ValueError, match="smaller tol"):
+        pg.schoenflies_name(pg.point_group("C24").matrices, tol=0.2)
+
+
+def test_identify_single_atom_and_linear_groups():
+    atom = pg.identify(torch.tensor([[1.0, 2.0, 3.0]]), ["Ar"])
+    assert isinstance(atom, pg.InfinitePointGroup) and atom.name == "Kh" and atom.has_inversion
+    hcn = pg.identify(torch.tensor([[0, 0, -1.07], [0, 0, 0], [0, 0, 1.16]]), "HCN")
+    assert hcn.name == "C∞v" and not hcn.has_inversion
+    assert abs(abs(float(hcn.axis[2])) - 1) < 1e-12
+    sub = hcn.finite_subgroup(8)                                  # C8v about the molecular axis
+    assert sub.name == "C8v" and sub.order == 16
+    assert pg.count_invariant_harmonics(sub, 6) == {l: 1 for l in range(7)}   # as C∞v below l = 8
+    with pytest.raises(ValueError, match="infinite"):
+        hcn.matrices
+    with pytest.raises(ValueError, match="no single axis"):
+        atom.finite_subgroup(4)
+
+
+def test_identify_refuses_a_tol_that_cannot_tell_atoms_apart():
+    pos, species = water()                                       # H–H distance 1.52 Å
+    assert pg.identify(pos, species, tol=0.3).name == "C2v"
+    with pytest.raises(ValueError, match="tol is too large"):
+        pg.identify(pos, species, tol=0.8)
+    with pytest.raises(ValueError, match="within tol"):
+        pg.identify(torch.tensor([[0, 0, 0], [0, 0, 0.5]]), ["Li", "H"], tol=0.3)
+    with pytest.raises(ValueError, match="shape"):
+        pg.identify(torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="NaN"):
+        pg.identify(torch.tensor([[0, 0, float("nan")], [0, 0, 1.0], [0, 1.0, 0]]))
+
+
+def test_identify_returns_the_largest_group_when_operations_do_not_close():
+    # an octagon with radii 1 + e cos 3θ: C8³ moves each corner by ≤ 2 sin(3π/8)·e·... = 0.77e, but its
+    # square C8⁶ by 1.41e and its fourth power C2 by 2e; exactly, only C2v (mirror xz, plane, C2 along x)
+    e = 0.01
+    theta = torch.arange(8, dtype=torch.float64) * math.pi / 4
+    radius = 1 + e * torch.cos(3 * theta)
+    octagon = torch.stack([radius * torch.cos(theta), radius * torch.sin(theta), 0 * theta], dim=1)
+    with pytest.warns(UserWarning, match="do not form a group"):
+        G = pg.identify(octagon, tol=e)                          # finds C8³ but not C8⁶: no group
+    assert G.name == "C2v" and G.order == 4
+    assert "D8h (order 32)" in G.notes[0] and "0.02" in G.notes[0]      # what a larger tol gives
+    assert pg.identify(octagon, tol=2.1 * e).name == "D8h"
+    with pytest.warns(UserWarning, match="just above tol"):
+        assert pg.identify(octagon, tol=0.5 * e).name == "C2v"  # near misses are reported
+
+
+def test_identify_snaps_noisy_operations_onto_an_exact_group():
+    pos, species = methane()
+    noisy = pos + 1e-3 * torch.randn(pos.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    G = pg.identify(noisy, species)
+    assert G.name == "Td" and G.notes == []
+    M = G.matrices
+    eye = torch.eye(3, dtype=torch.float64)
+    assert (M @ M.transpose(1, 2) - eye).abs().max() < 1e-12                    # orthogonal
+    prods = torch.einsum("aij,bjk->abik", M, M).reshape(-1, 1, 3, 3)
+    assert (prods - M[None]).abs().amax(dim=(2, 3)).min(dim=1).values.max() < 1e-12   # closed
+    x = noisy - G.center
+    assert G.deviation < 5e-3                                 # symmetrized positions stay close
+    sym = G.symmetrized
+    assert (torch.einsum("gij,nj->gni", M, sym) - sym[G.permutations]).abs().max() < 1e-12
+    assert (sym - x).norm(dim=1).max() <= G.deviation + 1e-15
