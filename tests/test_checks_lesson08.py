@@ -49,3 +49,61 @@ def test_q4():
     assert "no module called" in check.q4.run("blocks.9").message
     assert check.q4.run(3).status == "fail"
     assert check.q4.run(...).status == "not attempted"
+
+
+# ---- issue 8 classes
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from checker_stubs import (assert_checker_error, assert_float32_named, assert_learner_error,  # noqa: E402
+                           assert_missing_return, assert_passes, returning_float32, returning_numpy)
+
+
+def test_q1_float32_numpy_missing_return_errors():
+    res = check.q1.run(returning_float32(correct_norm_activation))
+    assert_float32_named(res)
+    assert "not equivariant" not in res.message
+    assert_passes(check.q1, returning_numpy(correct_norm_activation))
+    assert_missing_return(check.q1)
+    assert_learner_error(check.q1)
+
+
+def test_q1_success_message_has_no_round_off():
+    res = assert_passes(check.q1, correct_norm_activation)
+    assert "(error < 1e-11)" in res.message
+
+
+def test_q1_learner_error_inside_the_equivariance_check_is_the_learners():
+    def fails_on_later_calls(x, calls=[]):
+        calls.append(1)
+        if len(calls) > 1:
+            raise ValueError("later call")
+        return correct_norm_activation(x)
+    res = check.q1.run(fails_on_later_calls)
+    assert res.status == "fail" and "your code raised ValueError" in res.message
+
+
+@pytest.mark.parametrize("scalars, gates, words", [
+    (torch.sigmoid, torch.nn.functional.silu, "swapped"),
+    (torch.nn.functional.silu, torch.nn.functional.silu, "silu on the gates"),
+    (torch.tanh, torch.sigmoid, "tanh on the scalars"),
+    (torch.nn.functional.gelu, torch.sigmoid, "differs from"),
+])
+def test_q3_wrong_activations_with_the_right_irreps_fail(scalars, gates, words):
+    """Look-alike: the irreps and the equivariance are right, the behaviour is not."""
+    res = check.q3.run(nn.Gate("4x0e", [scalars], "3x0e", [gates], "2x1o + 1x2e"))
+    assert res.status == "fail" and words in res.message, res.message
+
+
+def test_q2_numpy_strings_and_q4_numpy_string():
+    assert_passes(check.q2, [np.str_(a) for a in ("tanh", "sin", "cube", "softsign")])
+    assert_passes(check.q4, np.str_("blocks.2.conv.tp"))
+    assert check.q4.run(None).status == "fail"
+
+
+@pytest.mark.parametrize("exercise, helper, answer", [
+    (check.q1, "check_equivariance", correct_norm_activation), (check.q2, "ALL_ACTIVATIONS", {"tanh"}),
+    (check.q3, "_gate", nn.Gate("4x0e", [torch.nn.functional.silu], "3x0e", [torch.sigmoid], "2x1o + 1x2e")),
+    (check.q4, "_first_break", "blocks.2.conv.tp")])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
+    assert_checker_error(monkeypatch, exercise, check, helper, answer, planted=exercise is not check.q2)

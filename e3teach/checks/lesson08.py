@@ -1,13 +1,17 @@
 """Checkers for exercises/08_nonlinearities_and_gates."""
 from __future__ import annotations
 
+import functools
+
 import torch
 from e3nn import nn, o3
 
 from ..env import default_dtype
 from ..equivariance import check_equivariance, locate_equivariance_break
 from ..models import EquivariantPointNet
-from .core import call, exercise, expect_close, expect_equal, expect_tensor, fail
+from ..roundoff import format_error
+from .core import (LOW_PRECISION, call, exercise, expect_close, expect_equal, expect_tensor, fail,
+                   fail_if_float32_precision, learner)
 
 ODD_ACTIVATIONS = {"tanh", "sin", "cube", "softsign"}
 ALL_ACTIVATIONS = {"tanh", "sin", "cube", "softsign", "cos", "square", "abs", "relu", "silu", "sigmoid"}
@@ -25,13 +29,17 @@ def q1(norm_activation):
     out = expect_tensor(call(norm_activation, x, name="norm_activation(x)"), "norm_activation(x)", shape=(6, 12))
     v = x.reshape(6, 4, 3)
     expected = (torch.sigmoid(v.norm(dim=-1, keepdim=True)) * v).reshape(6, 12)
-    report = check_equivariance(lambda y: norm_activation(y), "4x1o", "4x1o")
+    if out.dtype in LOW_PRECISION:
+        fail_if_float32_precision(out, float((out.to(torch.float64) - expected).abs().max()), "norm_activation(x)",
+                                  needed="1e-10 (the equivariance check)")
+    report = check_equivariance(learner(norm_activation, "norm_activation"), "4x1o", "4x1o")
     if not report.ok:
         fail(f"your activation is not equivariant: {report.verdict()}",
              "act on the norm of each 3-vector, never on single components")
     expect_close(out, expected, "norm_activation(x)", atol=1e-10,
                  hint="equivariant, but not sigmoid(|v|) v: check the scale factor and the grouping into 3-vectors")
-    return f"equivariant (error {report.max_error:.0e}) and equal to sigmoid(|v|)·v for 4 vectors per row"
+    return (f"equivariant (error {format_error(report.max_error, report.tolerance)}) and equal to sigmoid(|v|)·v "
+            "for 4 vectors per row")
 
 
 @exercise("which activations may act on a pseudoscalar (0o)?", hints=[
@@ -61,17 +69,37 @@ def q2(allowed):
     "nn.Gate('4x0e', [torch.nn.functional.silu], '3x0e', [torch.sigmoid], '2x1o + 1x2e')",
 ])
 def q3(gate):
-    """Check an e3nn Gate whose output is '4x0e + 2x1o + 1x2e'."""
-    if gate is ...:
-        raise NotImplementedError
+    """Check an e3nn Gate whose output is '4x0e + 2x1o + 1x2e': its irreps, and what it does to an input."""
     if not isinstance(gate, nn.Gate):
         fail(f"expected an e3nn.nn.Gate, got {type(gate).__name__}", "build it with nn.Gate(...)")
     expect_equal(str(gate.irreps_out.simplify()), "4x0e+2x1o+1x2e", "gate.irreps_out",
                  hint="scalars stay, gated irreps stay; the gates themselves are consumed")
-    report = check_equivariance(gate, gate.irreps_in, gate.irreps_out)
+    if gate.irreps_in.simplify() != o3.Irreps("7x0e + 2x1o + 1x2e"):
+        fail(f"gate.irreps_in is '{gate.irreps_in}', but 4 scalars + 3 gates + '2x1o + 1x2e' is '7x0e+2x1o+1x2e'",
+             "each gated irrep needs one gate scalar: 2 + 1 = 3 gates")
+    x = torch.randn(5, gate.irreps_in.dim, generator=torch.Generator().manual_seed(83), dtype=torch.float64)
+    out = expect_tensor(call(gate, x.clone(), name="gate(x)"), "gate(x)", shape=(5, gate.irreps_out.dim))
+    if not torch.allclose(out.to(torch.float64), _gate(torch.nn.functional.silu, torch.sigmoid)(x), atol=1e-6):
+        for scalars, gates, what in ((torch.sigmoid, torch.nn.functional.silu, "swapped: sigmoid on the scalars and "
+                                      "silu on the gates"), (torch.nn.functional.silu, torch.nn.functional.silu,
+                                      "silu on the gates too"), (torch.sigmoid, torch.sigmoid, "sigmoid on the scalars too"),
+                                     (torch.tanh, torch.sigmoid, "tanh on the scalars"),
+                                     (torch.relu, torch.sigmoid, "relu on the scalars")):
+            if torch.allclose(out.to(torch.float64), _gate(scalars, gates)(x), atol=1e-6):
+                fail(f"right irreps, but the activations are {what}",
+                     "act_scalars=[torch.nn.functional.silu] for the 4 scalars, act_gates=[torch.sigmoid] for the gates")
+        fail("right irreps, but gate(x) differs from nn.Gate('4x0e', [silu], '3x0e', [sigmoid], '2x1o + 1x2e')(x)",
+             "the scalars go through silu, the gates through sigmoid, in the order scalars, gates, gated")
+    report = check_equivariance(learner(gate, "gate"), gate.irreps_in, gate.irreps_out)
     if not report.ok:
         fail(f"the gate is not equivariant: {report.verdict()}", "gates must be even scalars (0e) here")
-    return f"input '{gate.irreps_in}', output '{gate.irreps_out}', equivariant"
+    return (f"input '{gate.irreps_in}', output '{gate.irreps_out}': silu on the scalars, sigmoid on the gates "
+            "(same output as the reference gate), equivariant")
+
+
+def _gate(act_scalars, act_gates) -> nn.Gate:
+    with default_dtype(torch.float64):
+        return nn.Gate("4x0e", [act_scalars], "3x0e", [act_gates], "2x1o + 1x2e")
 
 
 def broken_model() -> tuple[torch.nn.Module, torch.Tensor]:
@@ -98,6 +126,14 @@ class _LeakyTensorProduct(torch.nn.Module):
         return out + 0.1 * torch.relu(out)
 
 
+@functools.lru_cache(maxsize=1)
+def _first_break() -> tuple[str, float, frozenset]:
+    """The locator's answer on :func:`broken_model` (name, error, all module names); cached: it takes seconds."""
+    model, pos = broken_model()
+    first = locate_equivariance_break(model, pos).first_break
+    return first.name, first.max_error, frozenset(n for n, _ in model.named_modules())
+
+
 @exercise("find the broken module", hints=[
     "Run e3teach.equivariance.locate_equivariance_break(model, pos) and print the report.",
     "The answer is the name of the FIRST module that fails, e.g. 'blocks.0.gate'.",
@@ -105,12 +141,10 @@ class _LeakyTensorProduct(torch.nn.Module):
 def q4(name):
     """Check the dotted name of the first module whose output breaks equivariance."""
     if not isinstance(name, str):
-        fail(f"answer with the module's name as a string, got {type(name).__name__}")
-    model, pos = broken_model()
-    first = locate_equivariance_break(model, pos).first_break
-    if name == first.name:
-        return f"'{name}' is where equivariance first breaks (error {first.max_error:.2g})"
-    known = {n for n, _ in model.named_modules()}
+        fail(f"answer with the module's name as a string, got {type(name).__name__}", "e.g. 'blocks.0.gate'")
+    first_name, first_error, known = _first_break()
+    if name == first_name:
+        return f"'{name}' is where equivariance first breaks (error {first_error:.2g})"
     if name not in known:
         fail(f"there is no module called '{name}' in the model", "copy the name from the locator's report")
     fail(f"'{name}' is not the first module that breaks",
