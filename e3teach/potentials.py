@@ -1,0 +1,555 @@
+r"""An equivariant interatomic potential, its training data and its ase calculator (lesson 14).
+
+The energy of a structure is a sum of per-atom energies, each a function of the atom's surroundings
+within ``r_max``; the forces are its negative gradient,
+
+.. math:: E = \sum_i \big(s\, \varepsilon_i + \mu_{z_i}\big), \qquad \vec F_i = -\frac{\partial E}{\partial \vec p_i},
+
+with :math:`\varepsilon_i` the output of a few gated point convolutions (lessons 07–08) on the species
+(one-hot scalars), :math:`s` a fixed energy scale and :math:`\mu_z` a fixed per-species energy (a
+least-squares fit, :func:`fit_energy_shift`). An invariant energy of an equivariant network gives
+equivariant forces by construction: :math:`E(R\,p) = E(p)` implies :math:`F(R\,p) = R\,F(p)`.
+
+- :func:`generate_emt_data` — labelled structures from molecular dynamics with ase's EMT calculator.
+- :func:`batch_structures` / :class:`AtomsBatch` — many periodic structures as one graph.
+- :class:`InteratomicPotential` — the model; :func:`energy_and_forces`; :func:`train_potential`.
+- :class:`PotentialEnsemble` / :func:`train_ensemble` — many independent potentials trained in one pass
+  (learning curves: one member per training-set size and seed).
+- :class:`PotentialCalculator` — the trained model as an ``ase`` calculator (energy, forces), for MD.
+- :func:`validate_atoms` — the clear errors for input the model cannot handle.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from e3nn import o3
+
+from .crystals import periodic_radius_graph
+from .graph import radius_graph, scatter_sum
+from .models import GatedBlock, PointConvolution
+
+__all__ = ["validate_atoms", "thermalize", "generate_emt_data", "AtomsBatch", "batch_structures", "fit_energy_shift",
+           "species_counts", "InteratomicPotential", "rebuilt_in", "energy_and_forces", "train_potential", "TrainingRun",
+           "force_errors", "PotentialEnsemble", "train_ensemble", "PotentialCalculator", "run_nve", "energy_drift"]
+
+
+# ----------------------------------------------------------------------------- input validation
+def validate_atoms(atoms, species=None, *, min_distance: float = 0.1) -> None:
+    """Raise a ``ValueError`` that says what to do when ``atoms`` is not something a potential can evaluate.
+
+    Checks: at least one atom; finite positions; atomic numbers among ``species`` (if given); a
+    periodic cell with non-zero volume along its periodic directions; no two atoms (or an atom and a
+    periodic image) closer than ``min_distance`` Å — at zero distance an edge has no direction and
+    the force would be NaN.
+    """
+    n = len(atoms)
+    if n == 0:
+        raise ValueError("the structure has no atoms: build it with at least one atom "
+                         "(e.g. ase.build.bulk('Au', 'fcc', a=4.08))")
+    pos = np.asarray(atoms.get_positions(), dtype=float)
+    if not np.isfinite(pos).all():
+        raise ValueError("some atomic positions are NaN or infinite: check how the structure was built")
+    if species is not None:
+        unknown = sorted(set(int(z) for z in atoms.get_atomic_numbers()) - set(int(z) for z in species))
+        if unknown:
+            from ase.data import chemical_symbols
+            names = ", ".join(f"{chemical_symbols[z]} (Z={z})" for z in unknown)
+            known = ", ".join(chemical_symbols[int(z)] for z in species)
+            raise ValueError(f"this model was trained on {known} only and cannot evaluate {names}: "
+                             "train a model on data that contains these elements")
+    pbc = np.asarray(atoms.get_pbc(), dtype=bool)
+    cell = np.asarray(atoms.get_cell(), dtype=float)
+    if pbc.any():
+        periodic = cell[pbc]
+        if np.linalg.matrix_rank(periodic, tol=1e-6) < int(pbc.sum()):
+            raise ValueError(f"the cell {cell.round(3).tolist()} is empty or flat along its periodic directions "
+                             f"(pbc={pbc.tolist()}): set a cell with atoms.set_cell(...) or use pbc=False")
+    if n > 1 or pbc.any():
+        p = torch.as_tensor(pos, dtype=torch.float64)
+        c = torch.as_tensor(cell, dtype=torch.float64)
+        if pbc.any():
+            src, dst, shifts = periodic_radius_graph(p, c, min_distance, tuple(bool(b) for b in pbc))
+        else:
+            src, dst = torch.triu_indices(n, n, offset=1)
+            keep = (p[dst] - p[src]).norm(dim=1) < min_distance
+            src, dst = src[keep], dst[keep]
+        if src.numel():
+            i, j = int(src[0]), int(dst[0])
+            what = f"atoms {i} and {j}" if i != j else f"atom {i} and its own periodic image"
+            raise ValueError(f"{what} are closer than {min_distance} Å (at the same position?): remove "
+                             "duplicated atoms, or check the cell if an atom sits on top of its image")
+
+
+# ----------------------------------------------------------------------------- data from EMT molecular dynamics
+def thermalize(atoms, temperature_K: float, rng) -> None:
+    """Maxwell–Boltzmann velocities at ``temperature_K`` (ase's ``thermalize_momenta``, or its older name)."""
+    try:
+        from ase.md.velocitydistribution import thermalize_momenta      # ase >= 3.29
+        thermalize_momenta(atoms, temperature_K, rng=rng)
+    except ImportError:  # pragma: no cover - older ase
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+
+
+def generate_emt_data(temperatures=(300, 600, 900, 1200), *, trajectories_per_temperature: int = 2,
+                      frames_per_trajectory: int = 12, sample_every: int = 8, timestep_fs: float = 4.0,
+                      elements=("Ag", "Au"), lattice_constant: float = 4.08, repeat=(2, 2, 2),
+                      seed: int = 0) -> list:
+    r"""Structures labelled by ase's EMT calculator, sampled from Langevin molecular dynamics.
+
+    Each trajectory starts from a periodic fcc cell (``repeat`` copies of the primitive cell) whose
+    sites get random ``elements`` (a random alloy, a new composition per trajectory), slightly
+    rattled, with Maxwell–Boltzmann velocities at temperature :math:`T`; it then runs Langevin
+    dynamics at :math:`T` and keeps one frame every ``sample_every`` steps. Returns a list of
+    ``ase.Atoms``, each with its EMT energy and forces stored (``atoms.get_potential_energy()``,
+    ``atoms.get_forces()`` read them back). ``seed`` fixes everything.
+    """
+    from ase import units
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.data import atomic_numbers
+    from ase.md.langevin import Langevin
+
+    rng = np.random.default_rng(seed)
+    numbers = [atomic_numbers[e] for e in elements]
+    frames = []
+    for temperature in temperatures:
+        for _ in range(trajectories_per_temperature):
+            atoms = bulk(elements[0], "fcc", a=lattice_constant).repeat(repeat)
+            atoms.set_atomic_numbers(rng.choice(numbers, size=len(atoms)))
+            atoms.rattle(0.05, rng=rng)
+            atoms.calc = EMT()
+            thermalize(atoms, 2.0 * temperature, rng)          # half goes into potential energy
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)   # ase's note on fixcm
+                dynamics = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature, friction=0.02,
+                                    fixcm=False, rng=rng)
+                for _ in range(frames_per_trajectory):
+                    dynamics.run(sample_every)
+                    frame = atoms.copy()
+                    frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(),
+                                                       forces=atoms.get_forces())
+                    frame.info["temperature_K"] = temperature
+                    frames.append(frame)
+    return frames
+
+
+# ----------------------------------------------------------------------------- batching
+@dataclass
+class AtomsBatch:
+    """Several periodic structures as one graph.
+
+    ``pos`` (N, 3), ``numbers`` (N,), ``batch`` (N,) structure index, ``edge_src``/``edge_dst`` (E,)
+    and ``edge_offset`` (E, 3) = ``shift @ cell`` so that ``edge_vec = pos[dst] - pos[src] + edge_offset``.
+    ``energy`` (S,) and ``forces`` (N, 3) are the labels when the structures had them.
+    """
+
+    pos: torch.Tensor
+    numbers: torch.Tensor
+    batch: torch.Tensor
+    num_graphs: int
+    edge_src: torch.Tensor
+    edge_dst: torch.Tensor
+    edge_offset: torch.Tensor
+    energy: torch.Tensor | None = None
+    forces: torch.Tensor | None = None
+
+    @property
+    def atoms_per_graph(self) -> torch.Tensor:
+        return torch.bincount(self.batch, minlength=self.num_graphs)
+
+
+def batch_structures(structures, r_max: float, dtype: torch.dtype | None = None, species=None) -> AtomsBatch:
+    """Concatenate ``ase.Atoms`` into one :class:`AtomsBatch` with their periodic neighbour lists.
+
+    The neighbour list is :func:`e3teach.crystals.periodic_radius_graph` (lesson 12) of each
+    structure, at its current positions. Labels are read from each structure's calculator when present.
+    """
+    structures = list(structures)
+    if not structures:
+        raise ValueError("no structures to batch: pass a non-empty list of ase.Atoms")
+    dtype = dtype or torch.get_default_dtype()
+    pos, numbers, batch, src, dst, offset, energy, forces = [], [], [], [], [], [], [], []
+    first = 0
+    for k, atoms in enumerate(structures):
+        validate_atoms(atoms, species)
+        p = torch.tensor(np.asarray(atoms.get_positions()), dtype=dtype)
+        c = torch.tensor(np.asarray(atoms.get_cell()), dtype=dtype)
+        if atoms.get_pbc().any():
+            s, d, shifts = periodic_radius_graph(p, c, r_max, tuple(bool(b) for b in atoms.get_pbc()))
+        else:                                                   # a molecule or cluster: no cell needed
+            s, d = radius_graph(p, r_max)
+            shifts = torch.zeros(len(s), 3, dtype=torch.long)
+        pos.append(p)
+        numbers.append(torch.tensor(np.asarray(atoms.get_atomic_numbers()), dtype=torch.long))
+        batch.append(torch.full((len(atoms),), k, dtype=torch.long))
+        src.append(s + first)
+        dst.append(d + first)
+        offset.append(shifts.to(dtype) @ c)
+        first += len(atoms)
+        if atoms.calc is not None and "energy" in getattr(atoms.calc, "results", {}):
+            energy.append(float(atoms.get_potential_energy()))
+            forces.append(torch.tensor(np.asarray(atoms.get_forces()), dtype=dtype))
+    labelled = len(energy) == len(structures)
+    return AtomsBatch(torch.cat(pos), torch.cat(numbers), torch.cat(batch), len(structures), torch.cat(src),
+                      torch.cat(dst), torch.cat(offset),
+                      torch.tensor(energy, dtype=dtype) if labelled else None,
+                      torch.cat(forces) if labelled else None)
+
+
+# ----------------------------------------------------------------------------- per-species energy
+def fit_energy_shift(counts: torch.Tensor, energies: torch.Tensor) -> torch.Tensor:
+    r"""Least-squares per-species energies :math:`\mu` with :math:`E_s \approx \sum_z n_{s,z}\, \mu_z`.
+
+    ``counts`` (S, n_species) holds the number of atoms of each species in each structure.
+    Solved with ``torch.linalg.lstsq`` (minimum-norm if some species never varies independently).
+    """
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    energies = torch.as_tensor(energies, dtype=torch.float64)
+    return torch.linalg.lstsq(counts, energies[:, None]).solution[:, 0]
+
+
+def species_counts(batch: AtomsBatch, species) -> torch.Tensor:
+    """(S, n_species) number of atoms of each species in each structure of ``batch``."""
+    index = _species_index(batch.numbers, species)
+    one_hot = torch.nn.functional.one_hot(index, len(species)).to(torch.float64)
+    return scatter_sum(one_hot, batch.batch, batch.num_graphs)
+
+
+def _species_index(numbers: torch.Tensor, species) -> torch.Tensor:
+    lookup = torch.full((119,), -1, dtype=torch.long)
+    lookup[torch.tensor([int(z) for z in species])] = torch.arange(len(species))
+    index = lookup[numbers]
+    if bool((index < 0).any()):
+        unknown = sorted(set(numbers[index < 0].tolist()))
+        raise ValueError(f"atomic numbers {unknown} are not among this model's species {list(species)}: "
+                         "train a model on data that contains them")
+    return index
+
+
+# ----------------------------------------------------------------------------- the model
+class InteratomicPotential(torch.nn.Module):
+    r"""Per-atom energies from gated point convolutions; total energy summed per structure.
+
+    Species enter as one-hot even scalars; ``layers`` :class:`~e3teach.models.GatedBlock` s (point
+    convolution with a smooth cutoff, then a gate) and a last :class:`~e3teach.models.PointConvolution`
+    to ``"0e"`` give :math:`\varepsilon_i`; :math:`E = \sum_i (s\,\varepsilon_i + \mu_{z_i})` with the
+    buffers ``energy_scale`` (:math:`s`) and ``energy_shift`` (:math:`\mu`). With ``lmax=0`` and
+    scalar ``irreps_hidden`` the network only sees distances (an invariant, SchNet-like model).
+    """
+
+    def __init__(self, species, *, irreps_hidden="8x0e + 4x1o", lmax: int = 1, layers: int = 1,
+                 r_max: float = 3.6, num_basis: int = 6, radial_hidden: int = 16, num_neighbors: float = 12.0, zero_init_readout: bool = True):
+        super().__init__()
+        self.species = [int(z) for z in species]
+        self.r_max = float(r_max)
+        self.hparams = dict(irreps_hidden=str(irreps_hidden), lmax=lmax, layers=layers, r_max=r_max,
+                            num_basis=num_basis, radial_hidden=radial_hidden, num_neighbors=num_neighbors)
+        kw = dict(lmax=lmax, r_max=r_max, num_basis=num_basis, radial_hidden=radial_hidden,
+                  num_neighbors=num_neighbors)
+        irreps = o3.Irreps(f"{len(self.species)}x0e")
+        blocks = []
+        for _ in range(layers):
+            blocks.append(GatedBlock(irreps, irreps_hidden, **kw))
+            irreps = blocks[-1].irreps_out
+        self.blocks = torch.nn.ModuleList(blocks)
+        self.readout = PointConvolution(irreps, "0e", **kw)
+        if zero_init_readout:           # start from ε = 0: the first prediction is the per-species fit
+            with torch.no_grad():
+                self.readout.weights[-1].weight.zero_()
+        self.register_buffer("energy_scale", torch.ones(()))
+        self.register_buffer("energy_shift", torch.zeros(len(self.species)))
+
+    def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset):
+        """Total energy of each structure, shape (num_graphs,)."""
+        index = _species_index(numbers, self.species)
+        x = torch.nn.functional.one_hot(index, len(self.species)).to(pos.dtype)
+        edge_vec = pos[edge_dst] - pos[edge_src] + edge_offset
+        for block in self.blocks:
+            x = block(x, pos, edge_src, edge_dst, edge_vec=edge_vec)
+        atom_energy = self.energy_scale * self.readout(x, pos, edge_src, edge_dst, edge_vec=edge_vec)[:, 0]
+        atom_energy = atom_energy + self.energy_shift[index]
+        return scatter_sum(atom_energy, batch, num_graphs)
+
+
+def rebuilt_in(model: InteratomicPotential, dtype: torch.dtype) -> InteratomicPotential:
+    """A copy of ``model`` *built* in ``dtype`` (e3nn computes its constants when a module is built, in
+    the default dtype), with the trained weights and buffers converted: the float64 twin of a float32 model."""
+    from .env import default_dtype
+    with default_dtype(dtype):
+        copy = InteratomicPotential(model.species, **model.hparams)
+    copy.load_state_dict({k: v.to(dtype) if v.dtype.is_floating_point else v for k, v in model.state_dict().items()})
+    return copy
+
+
+def energy_and_forces(model: InteratomicPotential, data: AtomsBatch, *, training: bool = False):
+    """``(energy (S,), forces (N, 3))`` with forces = −∂E/∂pos by autograd.
+
+    ``training=True`` keeps the graph of the gradient (``create_graph=True``) so a loss on the
+    forces can itself be differentiated with respect to the weights; otherwise both are detached.
+    """
+    pos = data.pos.detach().requires_grad_(True)
+    energy = model(pos, data.numbers, data.batch, data.num_graphs, data.edge_src, data.edge_dst, data.edge_offset)
+    (grad,) = torch.autograd.grad(energy.sum(), pos, create_graph=training)
+    if not training:
+        return energy.detach(), -grad.detach()
+    return energy, -grad
+
+
+@dataclass
+class TrainingRun:
+    """What :func:`train_potential` did: the model, the loss per step, and the seconds it took."""
+
+    model: InteratomicPotential
+    losses: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_potential(model: InteratomicPotential, data: AtomsBatch, *, steps: int = 200, lr: float = 1e-2,
+                    energy_weight: float = 1.0, seed: int | None = None) -> TrainingRun:
+    r"""Full-batch Adam on :math:`\mathcal L = w_E\,\overline{(\Delta E / N)^2} / \sigma_F^2 + \overline{|\Delta F|^2} / \sigma_F^2`.
+
+    Before training, ``energy_shift`` is set by :func:`fit_energy_shift` and ``energy_scale`` to the
+    RMS force component :math:`\sigma_F` of ``data`` (so the network's outputs are of order one).
+    Energies are compared per atom. The learning rate decays linearly to 10% at the end.
+    """
+    if data.energy is None:
+        raise ValueError("the batch has no energy/force labels: build it from labelled structures")
+    if seed is not None:
+        torch.manual_seed(seed)
+    with torch.no_grad():
+        model.energy_shift.copy_(fit_energy_shift(species_counts(data, model.species), data.energy))
+        model.energy_scale.fill_(float(data.forces.pow(2).mean().sqrt()))
+    scale = float(model.energy_scale)
+    n_atoms = data.atoms_per_graph.to(data.pos.dtype)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / max(steps, 1))
+    run = TrainingRun(model)
+    start = time.perf_counter()
+    for _ in range(steps):
+        energy, forces = energy_and_forces(model, data, training=True)
+        loss_e = ((energy - data.energy) / n_atoms).pow(2).mean() / scale**2
+        loss_f = (forces - data.forces).pow(2).mean() / scale**2
+        loss = energy_weight * loss_e + loss_f
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        run.losses.append(float(loss.detach()))
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def force_errors(model: InteratomicPotential, data: AtomsBatch) -> dict:
+    """Test errors: ``{"energy_mae_per_atom", "force_mae", "force_rmse"}`` in eV/atom and eV/Å."""
+    energy, forces = energy_and_forces(model, data)
+    n_atoms = data.atoms_per_graph.to(energy.dtype)
+    return {"energy_mae_per_atom": float(((energy.detach() - data.energy) / n_atoms).abs().mean()),
+            "force_mae": float((forces.detach() - data.forces).abs().mean()),
+            "force_rmse": float((forces.detach() - data.forces).pow(2).mean().sqrt())}
+
+
+# ----------------------------------------------------------------------------- many models at once
+class _RadialMLPEnsemble(torch.nn.Module):
+    """``n_models`` copies of an ``e3nn.nn.FullyConnectedNet`` (same normalization), applied with ``bmm``
+    to inputs (n_models, E, h_in): model ``m`` only sees row ``m``."""
+
+    def __init__(self, n_models: int, hs):
+        super().__init__()
+        from e3nn.math import normalize2mom
+        self.hs = list(hs)
+        self.weights = torch.nn.ParameterList(torch.nn.Parameter(torch.randn(n_models, a, b))
+                                              for a, b in zip(self.hs[:-1], self.hs[1:]))
+        self.act = normalize2mom(torch.nn.functional.silu)
+
+    def forward(self, x):
+        for k, w in enumerate(self.weights):
+            x = torch.bmm(x, w / math.sqrt(w.shape[1]))
+            if k < len(self.weights) - 1:
+                x = self.act(x)
+        return x
+
+
+class PotentialEnsemble(torch.nn.Module):
+    """``n_models`` independent :class:`InteratomicPotential` s evaluated in one pass.
+
+    Every trainable parameter of an :class:`InteratomicPotential` lives in the radial MLPs of its
+    convolutions (the tensor products take their weights from them, the gates have none), so an
+    ensemble shares the template's tensor products and gates and stacks the MLP weights along a first
+    axis of size ``n_models``. Structure ``s`` of a batch is evaluated by member ``graph_member[s]``.
+    Gradients of a sum of per-member losses do not mix, and Adam acts per parameter, so training the
+    ensemble trains each member exactly as :func:`train_potential` would (checked in the tests) —
+    only much faster for tiny models, whose cost is the per-operation overhead. ``member(m)`` returns
+    member ``m`` as a stand-alone :class:`InteratomicPotential`.
+    """
+
+    def __init__(self, n_models: int, species, **model_kwargs):
+        super().__init__()
+        self.n_models = int(n_models)
+        self.template = InteratomicPotential(species, **model_kwargs)
+        for p in self.template.parameters():
+            p.requires_grad_(False)
+        self.species, self.r_max = self.template.species, self.template.r_max
+        self.convs = [block.conv for block in self.template.blocks] + [self.template.readout]
+        self.mlps = torch.nn.ModuleList(_RadialMLPEnsemble(self.n_models, conv.weights.hs) for conv in self.convs)
+        if model_kwargs.get("zero_init_readout", True):
+            with torch.no_grad():
+                self.mlps[-1].weights[-1].zero_()
+        self.register_buffer("energy_scale", torch.ones(self.n_models))
+        self.register_buffer("energy_shift", torch.zeros(self.n_models, len(self.species)))
+
+    def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset, graph_member):
+        index = _species_index(numbers, self.species)
+        x = torch.nn.functional.one_hot(index, len(self.species)).to(pos.dtype)
+        edge_vec = pos[edge_dst] - pos[edge_src] + edge_offset
+        atom_member = graph_member[batch]
+        edge_member = atom_member[edge_dst]
+        # slot of each edge among the edges of its member: rows of the (n_models, E_max, ...) MLP input
+        rank = torch.nn.functional.one_hot(edge_member, self.n_models).cumsum(0)[torch.arange(len(edge_member)), edge_member] - 1
+        e_max = int(rank.max()) + 1 if rank.numel() else 0
+        gates = [block.gate for block in self.template.blocks] + [None]
+        for conv, mlp, gate in zip(self.convs, self.mlps, gates):
+            sh = o3.spherical_harmonics(conv.irreps_sh, edge_vec, normalize=True, normalization="component")
+            basis = conv.radial(edge_vec.norm(dim=1))
+            padded = basis.new_zeros(self.n_models, e_max, basis.shape[1]).index_put((edge_member, rank), basis)
+            weights = mlp(padded)[edge_member, rank]
+            x = scatter_sum(conv.tp(x[edge_src], sh, weights), edge_dst, x.shape[0]) / math.sqrt(conv.num_neighbors)
+            if gate is not None:
+                x = gate(x)
+        atom_energy = self.energy_scale[atom_member] * x[:, 0] + self.energy_shift[atom_member, index]
+        return scatter_sum(atom_energy, batch, num_graphs)
+
+    def member(self, m: int) -> InteratomicPotential:
+        """Member ``m`` as a stand-alone :class:`InteratomicPotential` (a copy)."""
+        import copy
+        model = copy.deepcopy(self.template)
+        with torch.no_grad():
+            for conv_copy, mlp in zip([b.conv for b in model.blocks] + [model.readout], self.mlps):
+                for layer, w in zip(conv_copy.weights, mlp.weights):
+                    layer.weight.copy_(w[m])
+            model.energy_scale.copy_(self.energy_scale[m])
+            model.energy_shift.copy_(self.energy_shift[m])
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
+
+
+def train_ensemble(ensemble: PotentialEnsemble, datasets, *, steps: int = 200, lr: float = 1e-2,
+                   energy_weight: float = 1.0) -> TrainingRun:
+    """Train member ``m`` of ``ensemble`` on ``datasets[m]`` (a list of labelled ``ase.Atoms``), all at once.
+
+    Same loss, per-member energy shift and scale, optimizer and schedule as :func:`train_potential`;
+    the loss minimised is the sum of the members' losses. ``run.losses`` holds that sum per step.
+    """
+    datasets = [list(d) for d in datasets]
+    if len(datasets) != ensemble.n_models:
+        raise ValueError(f"{len(datasets)} training sets for an ensemble of {ensemble.n_models} members: give one per member")
+    dtype = ensemble.energy_scale.dtype
+    data = batch_structures([a for d in datasets for a in d], ensemble.r_max, dtype, species=ensemble.species)
+    if data.energy is None:
+        raise ValueError("some structures have no energy/force labels")
+    graph_member = torch.repeat_interleave(torch.arange(ensemble.n_models), torch.tensor([len(d) for d in datasets]))
+    atom_member = graph_member[data.batch]
+    n_atoms = data.atoms_per_graph.to(dtype)
+    with torch.no_grad():
+        counts = species_counts(data, ensemble.species)
+        for m in range(ensemble.n_models):
+            mine = graph_member == m
+            ensemble.energy_shift[m] = fit_energy_shift(counts[mine], data.energy[mine])
+            ensemble.energy_scale[m] = data.forces[atom_member == m].pow(2).mean().sqrt()
+    scale2 = ensemble.energy_scale.pow(2)
+    graphs_per_member = torch.bincount(graph_member, minlength=ensemble.n_models).to(dtype)
+    components_per_member = 3 * torch.bincount(atom_member, minlength=ensemble.n_models).to(dtype)
+    params = [p for p in ensemble.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / max(steps, 1))
+    run = TrainingRun(ensemble)
+    start = time.perf_counter()
+    for _ in range(steps):
+        pos = data.pos.detach().requires_grad_(True)
+        energy = ensemble(pos, data.numbers, data.batch, data.num_graphs, data.edge_src, data.edge_dst,
+                          data.edge_offset, graph_member)
+        (grad,) = torch.autograd.grad(energy.sum(), pos, create_graph=True)
+        loss_e = scatter_sum(((energy - data.energy) / n_atoms).pow(2), graph_member, ensemble.n_models) / graphs_per_member
+        loss_f = scatter_sum((-grad - data.forces).pow(2).sum(1), atom_member, ensemble.n_models) / components_per_member
+        loss = ((energy_weight * loss_e + loss_f) / scale2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        run.losses.append(float(loss.detach()))
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+# ----------------------------------------------------------------------------- ase calculator
+try:
+    from ase.calculators.calculator import Calculator, all_changes
+except ImportError:  # pragma: no cover - ase is a dependency
+    Calculator, all_changes = object, []
+
+
+class PotentialCalculator(Calculator):
+    """An :class:`InteratomicPotential` as an ase calculator: ``atoms.calc = PotentialCalculator(model)``.
+
+    Computes ``"energy"`` (eV) and ``"forces"`` (eV/Å) in float64 on the CPU. Structures the model
+    cannot evaluate (no atoms, an element it was not trained on, two atoms on top of each other, a
+    flat cell) raise a ``ValueError`` that says what to do.
+    """
+
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, model: InteratomicPotential, **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+        self.dtype = next(iter(model.buffers())).dtype
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        validate_atoms(self.atoms, self.model.species)
+        data = batch_structures([self.atoms], self.model.r_max, self.dtype, species=self.model.species)
+        energy, forces = energy_and_forces(self.model, data)
+        self.results = {"energy": float(energy.detach()[0]),
+                        "forces": forces.detach().to(torch.float64).numpy().copy()}
+
+
+# ----------------------------------------------------------------------------- NVE dynamics
+def run_nve(atoms, calculator, *, timestep_fs: float, steps: int, temperature_K: float = 600.0,
+            seed: int = 0) -> dict:
+    """Velocity-Verlet (NVE) dynamics with ase from Maxwell–Boltzmann velocities at ``temperature_K``.
+
+    Returns ``{"time_ps", "potential", "kinetic", "total"}`` (NumPy arrays, eV), one entry per step
+    (the first at t = 0). ``atoms`` is copied, not modified.
+    """
+    from ase import units
+    from ase.md.verlet import VelocityVerlet
+
+    atoms = atoms.copy()
+    atoms.calc = calculator
+    thermalize(atoms, temperature_K, np.random.default_rng(seed))
+    dynamics = VelocityVerlet(atoms, timestep_fs * units.fs)
+    potential, kinetic = [], []
+
+    def record():
+        potential.append(atoms.get_potential_energy())
+        kinetic.append(atoms.get_kinetic_energy())
+
+    dynamics.attach(record, interval=1)          # ase calls it at t = 0 and after every step
+    dynamics.run(steps)
+    potential, kinetic = np.array(potential), np.array(kinetic)
+    return {"time_ps": np.arange(len(potential)) * timestep_fs / 1000.0, "potential": potential,
+            "kinetic": kinetic, "total": potential + kinetic}
+
+
+def energy_drift(time_ps, total_energy, n_atoms: int = 1) -> float:
+    r"""Total-energy drift: the slope of a least-squares line through :math:`E_\text{tot}(t)`, in eV/atom/ps."""
+    t = torch.as_tensor(np.asarray(time_ps), dtype=torch.float64)
+    e = torch.as_tensor(np.asarray(total_energy), dtype=torch.float64) / n_atoms
+    design = torch.stack([t, torch.ones_like(t)], dim=1)
+    return float(torch.linalg.lstsq(design, e[:, None]).solution[0, 0])
