@@ -66,7 +66,7 @@ import torch
 
 __all__ = ["ELEMENTS", "QEQ_PARAMETERS", "THOLE_POLARIZABILITY", "THOLE_A", "COULOMB_EV_ANGSTROM",
            "DEBYE_PER_E_ANGSTROM", "QEQ_WIDTH_FACTOR", "MIN_DISTANCE", "Molecule", "g2_names", "g2_molecule", "distort",
-           "coulomb_matrix", "qeq_charges", "dipole_moment", "thole_interaction", "polarizability",
+           "coulomb_matrix", "qeq_charges", "dipole_moment", "thole_interaction", "induced_dipole_polarizability", "polarizability",
            "isolated_polarizability", "one_hot", "MoleculeSet", "molecule_dataset", "rotate_set"]
 
 #: Coulomb constant in eV Å / e²; 1 e Å in debye.
@@ -205,6 +205,25 @@ def thole_interaction(alphas: torch.Tensor, pos: torch.Tensor, a: float = THOLE_
     return T.permute(0, 2, 1, 3).reshape(3 * n, 3 * n)
 
 
+def induced_dipole_polarizability(alphas: torch.Tensor, pos: torch.Tensor, thole_a: float = THOLE_A) -> torch.Tensor:
+    r"""Molecular polarizability (3, 3) of point polarizabilities ``alphas`` (N,) at ``pos`` (N, 3), both float64.
+
+    :math:`\sum_{ij} [(\alpha^{-1} - T)^{-1}]_{ij}` with Thole damping ``thole_a`` (0: Applequist, undamped).
+    Raises ``ValueError`` when :math:`\alpha^{-1} - T` is not positive definite (a polarization catastrophe).
+    """
+    n = pos.shape[0]
+    M = torch.diag((1 / alphas).repeat_interleave(3)) - thole_interaction(alphas, pos, thole_a)
+    M = (M + M.T) / 2
+    L, info = torch.linalg.cholesky_ex(M)
+    if int(info) != 0:
+        raise ValueError("polarization catastrophe: atoms too close for undamped induced dipoles "
+                         "(the relay matrix is not positive definite); use damping=True")
+    field = torch.eye(3, dtype=pos.dtype).repeat(n, 1)               # a unit field along x, y, z at every atom
+    dipoles = torch.cholesky_solve(field, L)                         # (3N, 3): induced dipoles p = B E
+    alpha = dipoles.reshape(n, 3, 3).sum(0)                          # Σ_i p_i per field direction
+    return (alpha + alpha.T) / 2
+
+
 def polarizability(symbols: Sequence[str], pos, *, damping: bool = True) -> torch.Tensor:
     r"""Molecular polarizability (Å³, (3, 3), symmetric) of interacting induced dipoles, see the docstring.
 
@@ -212,18 +231,8 @@ def polarizability(symbols: Sequence[str], pos, *, damping: bool = True) -> torc
     ``ValueError`` when the relay matrix is not positive definite (a polarization catastrophe).
     """
     pos = _check(symbols, pos, THOLE_POLARIZABILITY, "polarizability")
-    n = len(symbols)
     alphas = torch.tensor([THOLE_POLARIZABILITY[s] for s in symbols], dtype=F64)
-    M = torch.diag((1 / alphas).repeat_interleave(3)) - thole_interaction(alphas, pos, THOLE_A if damping else 0.0)
-    M = (M + M.T) / 2
-    L, info = torch.linalg.cholesky_ex(M)
-    if int(info) != 0:
-        raise ValueError("polarization catastrophe: atoms too close for undamped induced dipoles "
-                         "(the relay matrix is not positive definite); use damping=True")
-    field = torch.eye(3, dtype=F64).repeat(n, 1)                     # a unit field along x, y, z at every atom
-    dipoles = torch.cholesky_solve(field, L)                         # (3N, 3): induced dipoles p = B E
-    alpha = dipoles.reshape(n, 3, 3).sum(0)                          # Σ_i p_i per field direction
-    return (alpha + alpha.T) / 2
+    return induced_dipole_polarizability(alphas, pos, THOLE_A if damping else 0.0)
 
 
 def isolated_polarizability(symbols: Sequence[str]) -> torch.Tensor:
