@@ -27,7 +27,7 @@ import torch
 from e3nn import o3
 
 from .env import default_dtype
-from .roundoff import format_error
+from .roundoff import decade, format_error
 
 #: Groups we know how to sample, and which kinds of elements each contains.
 GROUPS = {
@@ -192,7 +192,7 @@ class EquivarianceReport:
         dtype = str(self.dtype).replace("torch.", "")
         if self.built_in_float32:
             return (f"{dtype}; the module was built in float32, so its e3nn constants are float32-accurate "
-                    f"and the tolerance is {self.tolerance:.0e} — build it inside "
+                    f"and the tolerance is {decade(self.tolerance)} — build it inside "
                     "`with e3teach.default_dtype(torch.float64):` for a 1e-10 check")
         return dtype
 
@@ -200,14 +200,14 @@ class EquivarianceReport:
         name = GROUP_NAMES[self.group]
         if self.ok:
             return (f"✅ equivariant under {name}: max error {self._fmt(self.max_error)} (tolerance "
-                    f"{self.tolerance:.0e}) over {len(self.elements)} group elements "
+                    f"{decade(self.tolerance)}) over {len(self.elements)} group elements "
                     f"({', '.join(dict.fromkeys(self.kinds))}; {self._precision()})")
         element, irrep = self.worst
         by_kind = self.errors_by_kind()
         failing = [k for k, v in by_kind.items() if v > self.tolerance]
         passing = [k for k, v in by_kind.items() if v <= self.tolerance]
         text = (f"❌ NOT equivariant under {name}: max error {self._fmt(self.max_error)} > tolerance "
-                f"{self.tolerance:.0e}, worst at '{element}' on output {irrep}; "
+                f"{decade(self.tolerance)}, worst at '{element}' on output {irrep}; "
                 f"fails for: {', '.join(failing)}")
         if passing:
             text += f"; passes for: {', '.join(passing)}"

@@ -40,6 +40,7 @@ __all__ = ["generate", "PointGroup", "InfinitePointGroup", "point_group", "ident
            "group_figure", "group_explorer", "GROUP_NAMES"]
 
 _DT = torch.float64
+_EXACT = "donot_use_mm_for_euclid_dist"   # torch.cdist without the |a|²+|b|²-2ab shortcut (loses digits)
 
 #: Names accepted by :func:`point_group` (n stands for an integer).
 GROUP_NAMES = ("C1", "Ci", "Cs", "Cn", "Cnv", "Cnh", "Dn", "Dnh", "Dnd", "S2n",
@@ -435,7 +436,7 @@ def schoenflies_name(matrices, tol: float = 1e-6) -> str:
     if M.dim() != 3 or M.shape[1:] != (3, 3) or len(M) == 0:
         raise ValueError(f"matrices must have shape (n, 3, 3), got {tuple(M.shape)}")
     flat = M.reshape(-1, 9)
-    gap = torch.cdist(flat, flat) + 9 * torch.eye(len(M), dtype=_DT)
+    gap = torch.cdist(flat, flat, compute_mode=_EXACT) + 9 * torch.eye(len(M), dtype=_DT)
     if float(gap.min()) <= 2 * tol:
         raise ValueError(f"two elements differ by only {float(gap.min()):.1e} (Frobenius), less than 2·tol: "
                          "use a smaller tol (or remove duplicate matrices)")
@@ -443,7 +444,7 @@ def schoenflies_name(matrices, tol: float = 1e-6) -> str:
     M = M[[identity] + [i for i in range(len(M)) if i != identity]]
     flat = M.reshape(-1, 9)
     prods = torch.einsum("aij,bjk->abik", M, M).reshape(-1, 9)
-    best = torch.cdist(prods, flat).min(dim=1)
+    best = torch.cdist(prods, flat, compute_mode=_EXACT).min(dim=1)
     if float(best.values.max()) > tol:
         raise ValueError(f"not closed under multiplication: a product is {float(best.values.max()):.1e} "
                          "from every element (not a group, or tol too small)")

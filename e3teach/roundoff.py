@@ -28,7 +28,7 @@ import math
 LADDER = (1e-11, 1e-3)
 
 
-def _decade(x: float) -> str:
+def decade(x: float) -> str:
     """``1e-11`` style text for a power of ten (or any positive float, rounded to one digit)."""
     return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e+").replace("e+", "e")
 
@@ -46,8 +46,8 @@ def error_band(error: float, tolerance: float, ladder=LADDER) -> str:
         raise ValueError(f"error {error:.2g} is above the tolerance {tolerance:.0e}: not round-off")
     for rung in ladder:
         if error < rung <= tolerance:
-            return f"< {_decade(rung)}"
-    return f"≤ {_decade(tolerance)}"
+            return f"< {decade(rung)}"
+    return f"≤ {decade(tolerance)}"
 
 
 def format_error(error: float, tolerance: float, ladder=LADDER) -> str:
@@ -60,4 +60,4 @@ def format_error(error: float, tolerance: float, ladder=LADDER) -> str:
     return f"{error:.2g}"
 
 
-__all__ = ["LADDER", "error_band", "format_error"]
+__all__ = ["LADDER", "decade", "error_band", "format_error"]

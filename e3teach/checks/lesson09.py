@@ -48,10 +48,13 @@ def q1(batch_graphs):
     n = sum(sizes)
     pos = expect_tensor(out[0], "pos", shape=(n, 3))
     batch = _as_index(out[1], "batch", n)
+    if pos.dtype != clouds[0].dtype:
+        fail(f"`pos` is {str(pos.dtype).removeprefix('torch.')}, but the clouds are float64: batching must not "
+             "change the numbers", "torch.cat(clouds) keeps their dtype; do not convert")
     if not torch.equal(pos.to(torch.float64), torch.cat(clouds)):
         fail("`pos` is not the points of the clouds, in order (cloud 0 first, then cloud 1, ...)",
              "torch.cat(clouds) along the first axis")
-    expected = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    expected = torch.repeat_interleave(torch.arange(len(sizes), dtype=torch.long), torch.tensor(sizes, dtype=torch.long))
     if bool((batch[1:] < batch[:-1]).any()):
         fail(f"`batch` is not sorted: {batch.tolist()}; the points of a cloud must be contiguous",
              "cloud k's points all come before cloud k+1's")
@@ -106,8 +109,8 @@ def q2(decode_outputs):
 ])
 def q3(transformed_labels):
     """Check ``transformed_labels(shape (B,), det (B,)) -> (B,)`` on all shapes with det = ±1."""
-    shape = torch.arange(8).repeat(2)
-    det = torch.tensor([1.0] * 8 + [-1.0] * 8)
+    shape = torch.arange(8, dtype=torch.long).repeat(2)
+    det = torch.tensor([1.0] * 8 + [-1.0] * 8, dtype=torch.float64)
     got = _as_index(call(transformed_labels, shape.clone(), det.clone()), "transformed_labels(shape, det)", 16)
     expected = torch.where((shape < 2) & (det < 0), 1 - shape, shape)
     if not torch.equal(got.long(), expected):

@@ -2,31 +2,23 @@
 from __future__ import annotations
 
 import math
-import numbers
 import re
 
 import torch
 from e3nn import o3
 
 from .. import point_groups as pg
-from .core import call, exercise, expect_tensor, fail
+from .core import as_number, call, exercise, expect_tensor, fail
 
 _F64 = torch.float64
 
 
-def _as_int(value, name: str) -> int:
-    """Accept a Python/NumPy integer, an integral float or a one-element tensor; anything else is ❌."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            fail(f"`{name}` should be one number, got a tensor of shape {tuple(value.shape)}")
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        fail(f"`{name}` should be an integer, got {type(value).__name__}", "return int(...) of your count")
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        fail(f"`{name}` is {value}", "a count must be a finite integer")
+def _as_int(value, name: str, hint: str) -> int:
+    """Accept a Python/NumPy integer, an integral float (to 1e-6) or a one-element tensor; anything else is ❌
+    with this exercise's ``hint``."""
+    value = as_number(value, name, hint=hint)
     if abs(value - round(value)) > 1e-6:
-        fail(f"`{name}` is {value}, not an integer",
-             "a rank or an average of characters over a group is an integer: round() it once you trust it")
+        fail(f"`{name}` is {value!r}, not an integer", hint)
     return int(round(value))
 
 
@@ -90,8 +82,8 @@ def q2(n_invariant):
     """Check n_invariant(group, l) against e3teach.point_groups on nine (group, l) pairs."""
     for name, l in _Q2_CASES:
         group = pg.point_group(name)
-        got = _as_int(call(n_invariant, group, l, name=f"n_invariant({name}, l={l})"),
-                      f"n_invariant({name}, l={l})")
+        got = _as_int(call(n_invariant, group, l, name=f"n_invariant({name}, l={l})"), f"n_invariant({name}, l={l})",
+                      "an average of characters over a group is a whole number: round() the trace mean once you trust it")
         expected = pg.count_invariant_harmonics(group, l)[l]
         if got != expected:
             wrong_parity = round(float(group.D(o3.Irrep(l, 1)).diagonal(dim1=1, dim2=2).sum(-1).mean()))
@@ -153,7 +145,8 @@ def q4(piezo_count):
     """Check piezo_count(group) against the standard tables for eight crystal classes."""
     for name, expected in _Q4_CASES:
         group = pg.point_group(name)
-        got = _as_int(call(piezo_count, group, name=f"piezo_count({name})"), f"piezo_count({name})")
+        got = _as_int(call(piezo_count, group, name=f"piezo_count({name})"), f"piezo_count({name})",
+                      "return int(torch.linalg.matrix_rank(projector)): a number of components is a whole number")
         if got != expected:
             if name == "C1" and got == 27:
                 hint = "27 = 3³ ignores the symmetry d_ijk = d_ikj (use the formula 'ijk=ikj')"

@@ -1,0 +1,412 @@
+r"""Performance and scale (lesson 16): honest timing, cost models, data-parallel training, compilation.
+
+Timing on a shared machine is noisy: other programs steal the CPU for milliseconds at a time. Two
+rules make a measurement worth printing:
+
+* report the **median** of several repeats (a stolen time slice makes one repeat slow, the median
+  ignores it), after a warm-up call (the first call allocates memory, fills caches, builds kernels);
+* compare two variants **interleaved** (A, B, A, B, ...) and print their **ratio**: a slow period of
+  the machine then hits both alike.
+
+What is here:
+
+- :func:`median_time`, :func:`compare_times` — the two rules above;
+- :func:`fit_power_law` — the exponent :math:`k` of :math:`y \approx c\,x^k` (least squares in log-log);
+- :func:`saved_tensor_bytes` — the memory autograd keeps for the backward pass (exact, machine-independent);
+- :func:`uvu_then_linear` — the NequIP/MACE pattern: a ``uvu`` tensor product, then an ``o3.Linear``;
+- :func:`ddp_worker`, :func:`run_data_parallel`, :func:`train_steps` — data-parallel training with
+  ``torch.distributed`` (gloo on CPU; the same code runs on GPUs with nccl);
+- :func:`compile_benchmark` / :class:`CompileJob` — ``torch.compile`` of a tensor product, run in a
+  background process with a time budget (``python -m e3teach.scale compile OUT_DIR``).
+
+The DDP worker lives in a module (not in a notebook) because ``torch.multiprocessing`` with the
+``spawn`` start method starts fresh interpreters that import the worker function by name.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+
+# ------------------------------------------------------------------------------------ timing
+def median_time(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall-clock seconds of ``fn()`` over ``repeats`` calls, after ``warmup`` untimed calls."""
+    if repeats < 1:
+        raise ValueError("repeats must be at least 1")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def compare_times(fns: dict[str, Callable[[], object]], *, repeats: int = 7, warmup: int = 1) -> dict[str, float]:
+    """Median seconds of each function, measured **interleaved**: round ``r`` calls every function once.
+
+    A slow moment of the machine then slows every variant of that round, and ratios of the medians
+    stay meaningful on a loaded machine.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def fit_power_law(x, y) -> tuple[float, float]:
+    r"""``(k, c)`` of the least-squares fit :math:`\log y = k \log x + \log c`."""
+    xs = [math.log(float(v)) for v in x]
+    ys = [math.log(float(v)) for v in y]
+    n = len(xs)
+    if n < 2:
+        raise ValueError("need at least two points to fit a power law")
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((a - mx) ** 2 for a in xs)
+    k = sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sxx
+    return k, math.exp(my - k * mx)
+
+
+def saved_tensor_bytes(fn: Callable[[], object]) -> int:
+    """Bytes of the tensors autograd saves for the backward pass while ``fn()`` runs.
+
+    This is the activation memory of training (what grows with the batch and with ``lmax``), counted
+    exactly with ``torch.autograd.graph.saved_tensors_hooks``; a storage saved twice counts once.
+    The same on every machine, unlike a reading of the process's memory.
+    """
+    seen: dict[tuple, int] = {}
+
+    def pack(t: torch.Tensor):
+        storage = t.untyped_storage()
+        seen[(storage.data_ptr(), storage.nbytes())] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(seen.values())
+
+
+# ------------------------------------------------------------------------------------ tensor products
+def polar_irreps(mul: int, lmax: int):
+    """``mul x 0e + mul x 1o + mul x 2e + ...`` up to ``lmax`` (parity (-1)^l, like spherical harmonics)."""
+    from e3nn import o3
+    return o3.Irreps([(mul, (l, (-1) ** l)) for l in range(lmax + 1)])
+
+
+class UvuThenLinear(torch.nn.Module):
+    """``uvu`` tensor product (one weight per channel and path, channels not mixed) then ``o3.Linear``.
+
+    ``irreps_mid`` collects ``mul1 x ir_out`` for every allowed pair of input irreps whose product
+    contains an ``ir_out`` present in ``irreps_out``; the linear layer then mixes channels within
+    each irrep. This is the layout of NequIP's and MACE's interaction blocks.
+    """
+
+    def __init__(self, irreps_in1, irreps_in2, irreps_out, *, shared_weights: bool = True):
+        super().__init__()
+        from e3nn import o3
+        irreps_in1, irreps_in2, irreps_out = o3.Irreps(irreps_in1), o3.Irreps(irreps_in2), o3.Irreps(irreps_out)
+        wanted = {ir for _, ir in irreps_out}
+        mid, instructions = [], []
+        for i1, (mul1, ir1) in enumerate(irreps_in1):
+            for i2, (_, ir2) in enumerate(irreps_in2):
+                for ir_out in ir1 * ir2:
+                    if ir_out in wanted:
+                        instructions.append((i1, i2, len(mid), "uvu", True))
+                        mid.append((mul1, ir_out))
+        self.irreps_mid = o3.Irreps(mid)
+        self.tp = o3.TensorProduct(irreps_in1, irreps_in2, self.irreps_mid, instructions,
+                                   shared_weights=shared_weights, internal_weights=shared_weights)
+        self.linear = o3.Linear(self.irreps_mid, irreps_out)
+        self.irreps_in1, self.irreps_in2, self.irreps_out = irreps_in1, irreps_in2, irreps_out
+
+    @property
+    def weight_numel(self) -> int:
+        """Weights of the tensor product plus those of the linear layer."""
+        return self.tp.weight_numel + self.linear.weight_numel
+
+    def forward(self, x, y, weight=None):
+        return self.linear(self.tp(x, y, weight) if weight is not None else self.tp(x, y))
+
+
+def uvu_then_linear(irreps_in1, irreps_in2, irreps_out, **kwargs) -> UvuThenLinear:
+    """Build a :class:`UvuThenLinear`."""
+    return UvuThenLinear(irreps_in1, irreps_in2, irreps_out, **kwargs)
+
+
+# ------------------------------------------------------------------------------------ data parallel
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build_model(config: dict) -> torch.nn.Module:
+    """The network of the data-parallel example: an ``EquivariantPointNet``, seeded, in ``config['dtype']``."""
+    from .env import default_dtype
+    from .models import EquivariantPointNet
+    torch.manual_seed(config.get("seed", 0))
+    with default_dtype(config.get("dtype", torch.float64)):
+        return EquivariantPointNet(config["irreps_out"], **config.get("model_kwargs", {}))
+
+
+def graph_loss(model: torch.nn.Module, pos: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over the graphs of the squared error of each graph's output: ``pos`` (B, n, 3), ``target`` (B, d)."""
+    b, n, _ = pos.shape
+    batch = torch.arange(b, device=pos.device).repeat_interleave(n)
+    out = model(pos.reshape(b * n, 3), batch=batch)
+    return (out - target).pow(2).sum(dim=1).mean()
+
+
+def train_steps(model: torch.nn.Module, pos: torch.Tensor, target: torch.Tensor, *, steps: int, lr: float):
+    """``steps`` plain SGD steps on :func:`graph_loss`; returns (gradients of the first step, final parameters).
+
+    Plain SGD (no momentum) keeps the comparison with data-parallel training exact: an update is
+    ``w -= lr * grad``, the same arithmetic in every process.
+    """
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    first_grads = None
+    for step in range(steps):
+        optimizer.zero_grad()
+        graph_loss(model, pos, target).backward()
+        if step == 0:
+            first_grads = {name: p.grad.detach().clone() for name, p in _named_params(model)}
+        optimizer.step()
+    return first_grads, {name: p.detach().clone() for name, p in _named_params(model)}
+
+
+def _named_params(model):
+    inner = model.module if hasattr(model, "module") else model      # DDP wraps the model in .module
+    return inner.named_parameters()
+
+
+def shard(n: int, rank: int, world_size: int) -> slice:
+    """The contiguous slice of ``n`` samples that process ``rank`` of ``world_size`` trains on (n divisible)."""
+    if n % world_size:
+        raise ValueError(f"the global batch ({n}) must divide evenly among {world_size} processes")
+    size = n // world_size
+    return slice(rank * size, (rank + 1) * size)
+
+
+def ddp_worker(rank: int, world_size: int, port: int, config: dict, out_path: str) -> None:
+    """One process of data-parallel training (``torch.multiprocessing`` calls it with ``rank`` first).
+
+    Every process builds the same model (same seed), wraps it in ``DistributedDataParallel`` and
+    trains on its own shard of the global batch. During ``backward`` DDP **averages** the gradients
+    of all processes (an all-reduce), so every process takes the same step: that of the mean loss
+    over the global batch. Rank 0 saves its first gradients and final weights to ``out_path``.
+
+    On GPUs: ``backend="nccl"`` and ``model.to(f"cuda:{rank}")`` (config ``backend``/``device``),
+    nothing else changes.
+    """
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    torch.set_num_threads(1)
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(port)
+    backend = config.get("backend", "gloo")
+    device = torch.device(config.get("device", "cpu"))
+    if device.type == "cuda":
+        device = torch.device("cuda", rank)
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend, rank=rank, world_size=world_size)
+    try:
+        model = build_model(config).to(device)
+        ddp_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        part = shard(config["pos"].shape[0], rank, world_size)
+        pos, target = config["pos"][part].to(device), config["target"][part].to(device)
+        grads, params = train_steps(ddp_model, pos, target, steps=config["steps"], lr=config["lr"])
+        if rank == 0:
+            torch.save({"grads": {k: v.cpu() for k, v in grads.items()},
+                        "params": {k: v.cpu() for k, v in params.items()},
+                        "local_graphs": int(pos.shape[0])}, out_path)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def run_data_parallel(config: dict, *, world_size: int = 2, timeout: float = 120.0) -> dict:
+    """Start ``world_size`` processes (``spawn``) running :func:`ddp_worker`; return rank 0's results.
+
+    Adds ``"port"`` and ``"seconds"`` (wall time, including starting the processes) to the result.
+    Raises ``RuntimeError`` if a process fails or the run exceeds ``timeout`` seconds.
+    """
+    import torch.multiprocessing as mp
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = os.path.join(tmp, "rank0.pt")
+        start = time.perf_counter()
+        context = mp.start_processes(ddp_worker, args=(world_size, port, config, out_path), nprocs=world_size,
+                                     join=False, start_method="spawn")
+        deadline = start + timeout
+        while not context.join(timeout=0.5):
+            if time.perf_counter() > deadline:
+                for p in context.processes:
+                    if p.is_alive():
+                        p.terminate()
+                raise RuntimeError(f"data-parallel training did not finish within {timeout:.0f} s")
+        result = torch.load(out_path, weights_only=True)
+        result.update(port=port, seconds=time.perf_counter() - start)
+    return result
+
+
+def relative_difference(a: dict, b: dict) -> float:
+    """max over tensors of ``|a - b|_max / |b|_max`` (dicts of tensors with the same keys)."""
+    worst = 0.0
+    for name, ref in b.items():
+        scale = float(ref.abs().max()) or 1.0
+        worst = max(worst, float((a[name] - ref).abs().max()) / scale)
+    return worst
+
+
+# ------------------------------------------------------------------------------------ torch.compile
+COMPILE_IRREPS = ("8x0e + 8x1o", "0e + 1o", "8x0e + 8x1o")
+
+
+def _first_line(text: str) -> str:
+    return str(text).strip().splitlines()[0][:120] if str(text).strip() else ""
+
+
+def compile_benchmark(devices=("cpu",), *, n: int = 512, repeats: int = 15) -> dict:
+    """``torch.compile`` (inductor) of one e3nn tensor product vs eager, per device; and what breaks graphs.
+
+    For each device: compile time (first call, which compiles), the largest difference between the
+    compiled and eager outputs (relative to the output size), and median seconds of both, measured
+    interleaved. Then ``torch._dynamo.explain`` of the course's ``radius_graph`` lists the graph
+    breaks (data-dependent shapes). Errors are recorded as text, never raised.
+    """
+    from e3nn import o3
+    torch.set_num_threads(1)
+    report: dict = {"torch": torch.__version__, "devices": {}}
+    for device in devices:
+        entry: dict = {}
+        report["devices"][device] = entry
+        try:
+            torch.manual_seed(0)
+            tp = o3.FullyConnectedTensorProduct(*COMPILE_IRREPS).to(device)
+            x = torch.randn(n, tp.irreps_in1.dim, device=device)
+            y = torch.randn(n, tp.irreps_in2.dim, device=device)
+            torch._dynamo.reset()
+            compiled = torch.compile(tp)
+            with torch.no_grad():
+                start = time.perf_counter()
+                out_compiled = compiled(x, y)
+                _sync(device)
+                entry["compile_seconds"] = time.perf_counter() - start
+                out_eager = tp(x, y)
+                scale = float(out_eager.abs().max())
+                entry["max_difference"] = float((out_compiled - out_eager).abs().max()) / scale
+                entry["dtype"] = str(out_eager.dtype).removeprefix("torch.")
+                times = compare_times({"eager": lambda: _run_sync(tp, x, y, device),
+                                       "compiled": lambda: _run_sync(compiled, x, y, device)},
+                                      repeats=repeats, warmup=2)
+            entry.update(eager_seconds=times["eager"], compiled_seconds=times["compiled"], n=n)
+        except Exception as exc:  # noqa: BLE001 - a missing compiler etc. is reported, not raised
+            entry["error"] = f"{type(exc).__name__}: {_first_line(exc)}"
+    try:
+        from .graph import radius_graph
+        torch._dynamo.reset()
+        pos = torch.randn(12, 3)
+        batch = torch.arange(3).repeat_interleave(4)
+        explanation = torch._dynamo.explain(radius_graph)(pos, 1.5, batch)
+        reasons = []
+        for r in explanation.break_reasons:
+            line = _first_line(r.reason)
+            if line not in reasons:
+                reasons.append(line)
+        report["radius_graph"] = {"graphs": explanation.graph_count, "breaks": explanation.graph_break_count,
+                                  "reasons": reasons}
+    except Exception as exc:  # noqa: BLE001
+        report["radius_graph"] = {"error": f"{type(exc).__name__}: {_first_line(exc)}"}
+    return report
+
+
+def _sync(device):
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _run_sync(f, x, y, device):
+    out = f(x, y)
+    _sync(device)
+    return out
+
+
+@dataclass
+class CompileJob:
+    """A :func:`compile_benchmark` running in a background process (``python -m e3teach.scale compile``)."""
+
+    process: subprocess.Popen
+    out_path: str
+    started: float
+
+    @classmethod
+    def start(cls, devices=("cpu",)) -> "CompileJob":
+        """Start the benchmark now; it runs beside the notebook on another core."""
+        out_dir = tempfile.mkdtemp(prefix="e3teach_compile_")
+        out_path = os.path.join(out_dir, "compile.json")
+        env = dict(os.environ, TORCHINDUCTOR_COMPILE_THREADS="1", OMP_NUM_THREADS="1")
+        process = subprocess.Popen([sys.executable, "-m", "e3teach.scale", "compile", out_path, *devices],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        return cls(process, out_path, time.perf_counter())
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def result(self, budget: float) -> dict:
+        """Wait until ``budget`` seconds after the start; the report, or ``{"skipped": reason}``.
+
+        A job still running at the deadline is stopped (only this job's own process).
+        """
+        try:
+            self.process.wait(timeout=max(0.0, budget - self.elapsed()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return {"skipped": f"compilation did not finish within the notebook's budget of {budget:.0f} s on this "
+                               "machine (a cold inductor cache and a busy CPU make it slow)"}
+        if self.process.returncode != 0 or not os.path.exists(self.out_path):
+            return {"skipped": f"the compile benchmark exited with code {self.process.returncode}"}
+        with open(self.out_path) as f:
+            return json.load(f)
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) >= 2 and argv[0] == "compile":
+        devices = tuple(argv[2:]) or ("cpu",)
+        report = compile_benchmark(devices)
+        with open(argv[1] + ".tmp", "w") as f:
+            json.dump(report, f)
+        os.replace(argv[1] + ".tmp", argv[1])
+        print(json.dumps(report, indent=1))
+        return 0
+    print("usage: python -m e3teach.scale compile OUT.json [cpu] [cuda]")
+    return 2
+
+
+__all__ = ["median_time", "compare_times", "fit_power_law", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
+           "uvu_then_linear", "free_port", "build_model", "graph_loss", "train_steps", "shard", "ddp_worker",
+           "run_data_parallel", "relative_difference", "COMPILE_IRREPS", "compile_benchmark", "CompileJob"]
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
