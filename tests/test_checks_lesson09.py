@@ -95,3 +95,43 @@ def test_q4_wrong_answers():
     res = check.q4.run("zero-odd")
     assert res.status == "fail" and "cannot read" in res.message
     assert check.q4.run("").status == "fail"
+
+
+# ------------------------------------------------------------------ issue 8 classes
+import numpy as np  # noqa: E402
+
+from checker_stubs import (assert_checker_error, assert_learner_error, assert_missing_return,  # noqa: E402
+                           assert_passes, returning_float32, returning_numpy)
+
+FUNCTIONS = [(check.q1, batch_graphs), (check.q2, decode_outputs), (check.q3, transformed_labels)]
+
+
+@pytest.mark.parametrize("q, right", FUNCTIONS)
+def test_numpy_missing_return_and_learner_errors(q, right):
+    assert_passes(q, returning_numpy(right))
+    assert_missing_return(q)
+    assert_learner_error(q)
+
+
+def test_numpy_integer_indices_pass():
+    assert_passes(check.q2, lambda out: decode_outputs(out).numpy().astype(np.int32))
+    assert_passes(check.q3, lambda s, d: [np.int64(v) for v in transformed_labels(s, d).tolist()] and
+                  transformed_labels(s, d).numpy())
+
+
+def test_float32_answers():
+    res = check.q1.run(returning_float32(batch_graphs))     # batching must not round the positions
+    assert res.status == "fail" and "float32" in res.message and "in order" not in res.message
+    assert_passes(check.q2, returning_float32(decode_outputs))
+    assert_passes(check.q3, returning_float32(transformed_labels))
+
+
+def test_q4_numpy_string_passes():
+    assert_passes(check.q4, np.str_("0o"))
+
+
+@pytest.mark.parametrize("q, helper, answer", [
+    (check.q1, "_as_index", batch_graphs), (check.q2, "_as_index", decode_outputs),
+    (check.q3, "_as_index", transformed_labels), (check.q4, "random_rotation", "0o")])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, q, helper, answer):
+    assert_checker_error(monkeypatch, q, check, helper, answer)

@@ -89,3 +89,44 @@ def test_q4():
     assert check.q4.run(stub).status == "not attempted"
     assert check.q4.run(lambda G: float("nan")).status == "fail"
     assert "ValueError" in check.q4.run(lambda G: int("x")).message
+
+
+# ---- issue 8 classes
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from checker_stubs import (assert_checker_error, assert_learner_error, assert_missing_return,  # noqa: E402
+                           assert_passes, returning_float32, returning_numpy)
+
+FUNCTIONS = [(check.q1, good_close), (check.q2, good_n_invariant), (check.q4, good_piezo)]
+
+
+@pytest.mark.parametrize("q, right", FUNCTIONS)
+def test_float32_numpy_missing_return_and_learner_errors(q, right):
+    assert_passes(q, returning_float32(right))          # group elements to 1e-6 and counts: float32 is enough
+    assert_passes(q, returning_numpy(right))
+    assert_missing_return(q)
+    assert_learner_error(q)
+
+
+def test_numpy_integers_and_near_integer_floats():
+    assert_passes(check.q2, lambda g, l: np.int64(good_n_invariant(g, l)))
+    assert_passes(check.q4, lambda g: np.int32(good_piezo(g)))
+    assert_passes(check.q2, lambda g, l: float(good_n_invariant(g, l)) + 1e-9)     # a trace mean, not rounded
+    res = check.q4.run(lambda g: good_piezo(g) + 0.5)
+    assert res.status == "fail" and "not an integer" in res.message and "matrix_rank" in res.message
+
+
+def test_q3_numpy_string_passes():
+    assert_passes(check.q3, np.str_("D2d"))
+
+
+@pytest.mark.parametrize("q, helper, answer", [
+    (check.q1, "generate", good_close), (check.q2, "count_invariant_harmonics", good_n_invariant),
+    (check.q4, "point_group", good_piezo)])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, q, helper, answer):
+    assert_checker_error(monkeypatch, q, check.pg, helper, answer)
+
+
+def test_q3_exception_in_the_checker(monkeypatch):
+    assert_checker_error(monkeypatch, check.q3, check, "normalize_schoenflies", "D2d", shown="'D2d'")
