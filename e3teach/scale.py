@@ -104,6 +104,24 @@ def saved_tensor_bytes(fn: Callable[[], object]) -> int:
     return sum(seen.values())
 
 
+def code_of(fn: Callable, *, docstring: bool = False, start: str | None = None) -> str:
+    """The source of ``fn`` to print in a lesson, without its docstring (unless ``docstring``);
+    with ``start``, only the lines from the first one containing ``start``."""
+    import ast
+    import inspect
+    import textwrap
+    source = textwrap.dedent(inspect.getsource(fn))
+    lines = source.splitlines()
+    body = ast.parse(source).body[0].body
+    if not docstring and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        del lines[body[0].lineno - 1: body[0].end_lineno]
+    if start is not None:
+        first = next(i for i, line in enumerate(lines) if start in line)
+        lines = lines[first:]
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------------ tensor products
 def polar_irreps(mul: int, lmax: int):
     """``mul x 0e + mul x 1o + mul x 2e + ...`` up to ``lmax`` (parity (-1)^l, like spherical harmonics)."""
@@ -287,55 +305,62 @@ def _first_line(text: str) -> str:
     return str(text).strip().splitlines()[0][:120] if str(text).strip() else ""
 
 
-def compile_benchmark(devices=("cpu",), *, n: int = 512, repeats: int = 15) -> dict:
-    """``torch.compile`` (inductor) of one e3nn tensor product vs eager, per device; and what breaks graphs.
+def compile_tensor_product(device="cpu", *, n: int = 512, repeats: int = 15) -> dict:
+    """Compile one e3nn tensor product with ``torch.compile`` (inductor) and compare it with eager mode.
 
-    For each device: compile time (first call, which compiles), the largest difference between the
-    compiled and eager outputs (relative to the output size), and median seconds of both, measured
-    interleaved. Then ``torch._dynamo.explain`` of the course's ``radius_graph`` lists the graph
-    breaks (data-dependent shapes). Errors are recorded as text, never raised.
+    Returns the compile time (the first call compiles), the largest difference between compiled and
+    eager outputs relative to the output size, and the median seconds of both (interleaved).
     """
     from e3nn import o3
+    torch.manual_seed(0)
+    tp = o3.FullyConnectedTensorProduct(*COMPILE_IRREPS).to(device)
+    x = torch.randn(n, tp.irreps_in1.dim, device=device)
+    y = torch.randn(n, tp.irreps_in2.dim, device=device)
+    torch._dynamo.reset()
+    compiled = torch.compile(tp)
+    with torch.no_grad():
+        start = time.perf_counter()
+        out_compiled = compiled(x, y)                              # compiles, then runs
+        _sync(device)
+        compile_seconds = time.perf_counter() - start
+        out_eager = tp(x, y)
+        difference = float((out_compiled - out_eager).abs().max() / out_eager.abs().max())
+        times = compare_times({"eager": lambda: _run_sync(tp, x, y, device),
+                               "compiled": lambda: _run_sync(compiled, x, y, device)}, repeats=repeats, warmup=2)
+    return dict(compile_seconds=compile_seconds, max_difference=difference, n=n,
+                dtype=str(out_eager.dtype).removeprefix("torch."),
+                eager_seconds=times["eager"], compiled_seconds=times["compiled"])
+
+
+def graph_breaks_of_radius_graph() -> dict:
+    """``torch._dynamo.explain`` of the course's ``radius_graph``: graphs, graph breaks, their reasons."""
+    from .graph import radius_graph
+    torch._dynamo.reset()
+    pos = torch.randn(12, 3)
+    batch = torch.arange(3).repeat_interleave(4)
+    explanation = torch._dynamo.explain(radius_graph)(pos, 1.5, batch)
+    reasons = []
+    for r in explanation.break_reasons:
+        line = _first_line(r.reason)
+        if line not in reasons:
+            reasons.append(line)
+    return {"graphs": explanation.graph_count, "breaks": explanation.graph_break_count, "reasons": reasons}
+
+
+def compile_benchmark(devices=("cpu",), *, n: int = 512, repeats: int = 15) -> dict:
+    """:func:`compile_tensor_product` per device, then :func:`graph_breaks_of_radius_graph`.
+
+    Errors (no C++ compiler, an unsupported device...) are recorded as text, never raised.
+    """
     torch.set_num_threads(1)
     report: dict = {"torch": torch.__version__, "devices": {}}
     for device in devices:
-        entry: dict = {}
-        report["devices"][device] = entry
         try:
-            torch.manual_seed(0)
-            tp = o3.FullyConnectedTensorProduct(*COMPILE_IRREPS).to(device)
-            x = torch.randn(n, tp.irreps_in1.dim, device=device)
-            y = torch.randn(n, tp.irreps_in2.dim, device=device)
-            torch._dynamo.reset()
-            compiled = torch.compile(tp)
-            with torch.no_grad():
-                start = time.perf_counter()
-                out_compiled = compiled(x, y)
-                _sync(device)
-                entry["compile_seconds"] = time.perf_counter() - start
-                out_eager = tp(x, y)
-                scale = float(out_eager.abs().max())
-                entry["max_difference"] = float((out_compiled - out_eager).abs().max()) / scale
-                entry["dtype"] = str(out_eager.dtype).removeprefix("torch.")
-                times = compare_times({"eager": lambda: _run_sync(tp, x, y, device),
-                                       "compiled": lambda: _run_sync(compiled, x, y, device)},
-                                      repeats=repeats, warmup=2)
-            entry.update(eager_seconds=times["eager"], compiled_seconds=times["compiled"], n=n)
-        except Exception as exc:  # noqa: BLE001 - a missing compiler etc. is reported, not raised
-            entry["error"] = f"{type(exc).__name__}: {_first_line(exc)}"
+            report["devices"][device] = compile_tensor_product(device, n=n, repeats=repeats)
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            report["devices"][device] = {"error": f"{type(exc).__name__}: {_first_line(exc)}"}
     try:
-        from .graph import radius_graph
-        torch._dynamo.reset()
-        pos = torch.randn(12, 3)
-        batch = torch.arange(3).repeat_interleave(4)
-        explanation = torch._dynamo.explain(radius_graph)(pos, 1.5, batch)
-        reasons = []
-        for r in explanation.break_reasons:
-            line = _first_line(r.reason)
-            if line not in reasons:
-                reasons.append(line)
-        report["radius_graph"] = {"graphs": explanation.graph_count, "breaks": explanation.graph_break_count,
-                                  "reasons": reasons}
+        report["radius_graph"] = graph_breaks_of_radius_graph()
     except Exception as exc:  # noqa: BLE001
         report["radius_graph"] = {"error": f"{type(exc).__name__}: {_first_line(exc)}"}
     return report
@@ -404,9 +429,9 @@ def _main(argv: list[str]) -> int:
     return 2
 
 
-__all__ = ["median_time", "compare_times", "fit_power_law", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
+__all__ = ["median_time", "compare_times", "code_of", "fit_power_law", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
            "uvu_then_linear", "free_port", "build_model", "graph_loss", "train_steps", "shard", "ddp_worker",
-           "run_data_parallel", "relative_difference", "COMPILE_IRREPS", "compile_benchmark", "CompileJob"]
+           "run_data_parallel", "relative_difference", "COMPILE_IRREPS", "compile_tensor_product", "graph_breaks_of_radius_graph", "compile_benchmark", "CompileJob"]
 
 if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))

@@ -1,0 +1,111 @@
+"""Tests of e3teach.scale: timing helpers, power-law fit, saved-tensor memory, uvu layer, DDP, compile job."""
+import math
+import time
+
+import pytest
+import torch
+from e3nn import o3
+
+from e3teach import scale
+from e3teach.data import tetris as T
+from e3teach.env import default_dtype
+
+
+def test_median_time_warms_up_and_takes_the_median():
+    durations = iter([0.0, 0.001, 0.05, 0.002, 0.003, 0.002])
+    calls = []
+
+    def work():
+        calls.append(1)
+        time.sleep(next(durations))
+
+    seconds = scale.median_time(work, repeats=5, warmup=1)
+    assert len(calls) == 6
+    assert 0.0015 < seconds < 0.03            # the median (0.002 s), not the 0.05 s outlier nor the mean
+    with pytest.raises(ValueError):
+        scale.median_time(work, repeats=0)
+
+
+def test_compare_times_interleaves():
+    order = []
+    out = scale.compare_times({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, repeats=3, warmup=1)
+    assert set(out) == {"a", "b"} and all(v >= 0 for v in out.values())
+    assert order == ["a", "b"] * 4            # warm-up of each, then a, b, a, b, ...
+
+
+def test_fit_power_law_recovers_exponent():
+    x = [1, 2, 3, 4, 5]
+    k, c = scale.fit_power_law(x, [3.0 * v ** 2.5 for v in x])
+    assert math.isclose(k, 2.5, rel_tol=1e-12) and math.isclose(c, 3.0, rel_tol=1e-12)
+    with pytest.raises(ValueError):
+        scale.fit_power_law([1], [1])
+
+
+def test_saved_tensor_bytes_counts_what_backward_keeps():
+    a = torch.randn(100, 10, dtype=torch.float64, requires_grad=True)
+    nbytes = scale.saved_tensor_bytes(lambda: (a.sin() * 2).sum())
+    assert nbytes == 100 * 10 * 8              # sin saves its input once
+    assert scale.saved_tensor_bytes(lambda: a.detach().sin()) == 0      # nothing without autograd
+    bigger = scale.saved_tensor_bytes(lambda: torch.randn(200, 10, dtype=torch.float64, requires_grad=True).sin())
+    assert bigger == 2 * nbytes
+
+
+def test_code_of_drops_the_docstring():
+    text = scale.code_of(scale.median_time)
+    assert text.startswith("def median_time") and "Median wall-clock" not in text and "statistics.median" in text
+    assert "Median wall-clock" in scale.code_of(scale.median_time, docstring=True)
+    assert scale.code_of(scale.median_time, start="times = []").startswith("    times = []")
+
+
+def test_uvu_then_linear_weights_and_equivariance():
+    with default_dtype(torch.float64):
+        irreps, sh = scale.polar_irreps(4, 2), o3.Irreps.spherical_harmonics(2)
+        uvu = scale.uvu_then_linear(irreps, sh, irreps)
+        uvw = o3.FullyConnectedTensorProduct(irreps, sh, irreps)
+        assert uvu.irreps_out == irreps and uvw.weight_numel == 4 * uvu.tp.weight_numel
+        assert uvu.weight_numel == uvu.tp.weight_numel + uvu.linear.weight_numel
+        x, y = torch.randn(5, irreps.dim), torch.randn(5, sh.dim)
+        R = o3.rand_matrix()
+        out = uvu(x @ irreps.D_from_matrix(R).T, y @ sh.D_from_matrix(R).T)
+        assert torch.allclose(out, uvu(x, y) @ irreps.D_from_matrix(R).T, atol=1e-10)
+        per_edge = scale.uvu_then_linear(irreps, sh, irreps, shared_weights=False)
+        w = torch.randn(5, per_edge.tp.weight_numel)
+        assert per_edge(x, y, w).shape == (5, irreps.dim)
+
+
+def test_shard_and_free_port():
+    assert [scale.shard(8, r, 2) for r in range(2)] == [slice(0, 4), slice(4, 8)]
+    with pytest.raises(ValueError):
+        scale.shard(7, 0, 2)
+    port = scale.free_port()
+    assert 1024 <= port < 65536
+
+
+def test_relative_difference():
+    a = {"w": torch.tensor([1.0, 2.0], dtype=torch.float64)}
+    b = {"w": torch.tensor([1.0, 2.5], dtype=torch.float64)}
+    assert scale.relative_difference(a, b) == pytest.approx(0.2)
+    assert scale.relative_difference(b, b) == 0.0
+
+
+def test_data_parallel_equals_single_process():
+    pieces = T.random_copies(T.tetris(torch.float64), 1, seed=3)
+    config = dict(irreps_out=T.LABEL_IRREPS, seed=0, dtype=torch.float64, steps=2, lr=0.05,
+                  model_kwargs=dict(irreps_hidden="4x0e + 2x1o", layers=1), pos=pieces.pos, target=pieces.label)
+    ddp = scale.run_data_parallel(config, world_size=2, timeout=300)
+    assert ddp["local_graphs"] == 4
+    grads, params = scale.train_steps(scale.build_model(config), pieces.pos, pieces.label, steps=2, lr=0.05)
+    assert scale.relative_difference(ddp["grads"], grads) < 1e-12
+    assert scale.relative_difference(ddp["params"], params) < 1e-12
+    # a sum loss per process would not be the same: the gradient of the global mean is what DDP reproduces
+    model = scale.build_model(config)
+    scale.graph_loss(model, pieces.pos, pieces.label).backward()
+    name, p = next(iter(model.named_parameters()))
+    assert torch.allclose(p.grad, grads[name], rtol=1e-12, atol=0)
+
+
+def test_compile_job_with_zero_budget_is_skipped_cleanly():
+    job = scale.CompileJob.start()
+    result = job.result(budget=0.0)
+    assert "skipped" in result and "budget" in result["skipped"]
+    assert job.process.poll() is not None      # the background process was stopped
