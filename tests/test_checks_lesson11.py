@@ -141,3 +141,51 @@ def test_q4_stub_error_nan():
     assert s == "fail" and "KeyError" in msg
     s, msg = status(check.q4, lambda *a: float("nan"))
     assert s == "fail" and "nan" in msg
+
+
+# ----------------------------------------------------------------------------- issue 8 classes
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from checker_stubs import (assert_checker_error, assert_learner_error, assert_missing_return,  # noqa: E402
+                           assert_passes, returning_float32, returning_numpy)
+
+
+def as_tensor_answer(fn):
+    def wrapped(*args):
+        return torch.tensor(fn(*args), dtype=F64)
+    return wrapped
+
+
+@pytest.mark.parametrize("q, right", [(check.q1, loss_floor), (check.q4, output_asymmetry)])
+def test_numpy_float32_missing_return_and_learner_errors(q, right):
+    assert_passes(q, returning_numpy(as_tensor_answer(right)))          # a NumPy float
+    assert_passes(q, lambda *a: np.float64(right(*a)))
+    assert_missing_return(q)
+    assert_learner_error(q)
+
+
+def test_float32_answers():
+    assert_passes(check.q1, returning_float32(as_tensor_answer(loss_floor)))   # a loss floor to 1e-6 is fine
+    assert_passes(check.q2, right_b1g().float())
+    assert_passes(check.q2, right_b1g().numpy())
+    res = check.q4.run(lambda *a: output_asymmetry(*a) * (1 + 3e-7) + 1e-9 * 0)
+    assert res.status == "fail" and "float32" in res.message and "not a mean" not in res.message
+
+
+def test_messages_show_the_digits_that_differ():
+    res = check.q1.run(lambda *a: loss_floor(*a) * (1 + 3e-6))
+    assert res.status == "fail"
+    got, want = res.message.split("you return ")[1].split(", the floor is ")
+    assert got != want.split(" ")[0].rstrip(".")
+
+
+def test_q3_numpy_strings_pass():
+    assert_passes(check.q3, {np.str_(v) for v in RIGHT})
+
+
+@pytest.mark.parametrize("q, helper, answer", [
+    (check.q1, "reference_floor", loss_floor), (check.q2, "_expected_b1g", right_b1g()),
+    (check.q3, "_q3_expected", RIGHT), (check.q4, "_reference_asymmetry", output_asymmetry)])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, q, helper, answer):
+    assert_checker_error(monkeypatch, q, check, helper, answer)

@@ -122,3 +122,55 @@ def test_q4():
     assert check.q4.run("CsCl", 221).status == "fail"
     assert check.q4.run(..., ...).status == "not attempted"
     assert check.q4.run(cscl(), ...).status == "not attempted"
+
+
+# ---- issue 8 classes
+import pytest  # noqa: E402
+
+from checker_stubs import (assert_checker_error, assert_float32_named, assert_learner_error,  # noqa: E402
+                           assert_missing_return, assert_passes, returning_float32, returning_numpy)
+
+
+def shifts_from_lengths(pos, cell, r_max):
+    """Look-alike: the shift range from the cell LENGTHS (+1), right on mildly skewed cells only."""
+    N = [math.ceil(r_max / float(v.norm())) + 1 for v in cell]
+    shifts = torch.tensor([[a, b, c] for a in range(-N[0], N[0] + 1) for b in range(-N[1], N[1] + 1)
+                           for c in range(-N[2], N[2] + 1)], dtype=torch.long)
+    vec = pos[None, :, None] - pos[:, None, None] + (shifts.to(pos.dtype) @ cell)[None, None]
+    keep = vec.norm(dim=-1) < r_max
+    keep &= ~(torch.eye(len(pos), dtype=torch.bool)[:, :, None] & (shifts == 0).all(1)[None, None])
+    s, d, k = keep.nonzero(as_tuple=True)
+    return s, d, shifts[k]
+
+
+def test_q1_shift_range_from_lengths_fails_on_a_strongly_skewed_cell():
+    res = check.q1.run(shifts_from_lengths)
+    assert res.status == "fail" and "strongly skewed" in res.message and "HEIGHTS" in res.message
+
+
+@pytest.mark.parametrize("q, right", [(check.q1, good_neighbours), (check.q2, good_cartesian)])
+def test_numpy_missing_return_and_learner_errors(q, right):
+    assert_passes(q, returning_numpy(right))
+    assert_missing_return(q)
+    assert_learner_error(q)
+
+
+def test_float32_answers():
+    assert_passes(check.q1, returning_float32(good_neighbours))      # integer indices and shifts are unchanged
+    assert_passes(check.q2, returning_float32(good_cartesian))        # orthogonal and maps atoms to float32 accuracy
+    res = check.q2.run(lambda R, t, c: (good_cartesian(R, t, c)[0] * (1 + 3e-5), t @ c))
+    assert res.status == "fail" and "float32 precision" in res.message and "conjugated" not in res.message
+
+
+def test_numpy_integers():
+    assert_passes(check.q3, {k: np.int64(v) for k, v in RIGHT.items()})
+    assert_passes(check.q3, {k: float(v) for k, v in RIGHT.items()})
+    assert_passes(check.q4, cscl(), np.int32(221))
+    assert check.q4.run(cscl(), None).status == "fail"
+
+
+@pytest.mark.parametrize("q, module, helper, answers, planted", [
+    (check.q1, check, "_q1_cases", (good_neighbours,), True), (check.q2, check, "_q2_structures", (good_cartesian,), True),
+    (check.q3, check, "Q3_SITES", (RIGHT,), False), (check.q4, crystals, "space_group", (cscl(), 221), True)])
+def test_exception_in_the_checker_is_reported_as_such(monkeypatch, q, module, helper, answers, planted):
+    assert_checker_error(monkeypatch, q, module, helper, *answers, planted=planted)

@@ -366,7 +366,8 @@ def fail_if_float32_precision(value, deviation: float, name: str, *, scale: floa
     if dtype in LOW_PRECISION:
         fail(f"`{name}` is {str(dtype).removeprefix('torch.')}: right to {str(dtype).removeprefix('torch.')} "
              f"precision (off by {deviation:.1e}), but this check needs float64 accuracy ({needed})", how)
-    fail(f"`{name}` is float64 but right only to float32 precision (off by {deviation:.1e}; this check needs "
+    kind = "float64 but right" if dtype is not None else "right"
+    fail(f"`{name}` is {kind} only to float32 precision (off by {deviation:.1e}; this check needs "
          f"{needed}): a float32 tensor, or a constant rounded to a few digits, enters your computation", how)
 
 
