@@ -597,7 +597,7 @@ def identify(pos, species=None, tol: float = 1e-2) -> PointGroup | InfinitePoint
         raise ValueError("pos contains NaN or infinite coordinates")
     if not tol > 0:
         raise ValueError(f"tol must be a positive distance, got {tol}")
-    raw = t.numpy().astype(np.float64)
+    raw = t.detach().cpu().numpy().astype(np.float64)
     n = len(raw)
     species_ids = _species_ids(species, n)
     center_np = raw.mean(0)
@@ -618,20 +618,26 @@ def identify(pos, species=None, tol: float = 1e-2) -> PointGroup | InfinitePoint
     if r.max() <= tol:
         raise ValueError(f"every atom lies within tol = {tol:.3g} of the centroid: tol is as large as the "
                          "structure, so every rotation would count as a symmetry. Use a smaller tol.")
-    # linear: every rotation about the best-fitting line through the centre moves each atom by at most
-    # twice its distance from the line, so the line's rotations are symmetries when all lie within tol/2
-    axis = np.linalg.eigh(x.T @ x)[1][:, -1]
-    off_line = np.linalg.norm(x - np.outer(x @ axis, axis), axis=1)
-    if off_line.max() <= tol / 2:
-        d = _pair_distances(-x, x) + np.where(same, 0.0, np.inf)
-        centrosymmetric = bool((d.min(1) <= tol).all()) and len(set(d.argmin(1).tolist())) == n
-        return InfinitePointGroup("D∞h" if centrosymmetric else "C∞v", axis=torch.from_numpy(axis),
-                                  center=center)
-    perms, dets, residuals = _candidates(x, species_ids, r, dist, same, tol)
-    return _group_from_operations(x, perms, dets, residuals, tol, center)
+    axis = _line_axis(x, r, tol)
+    if axis is None:
+        perms, dets, residuals = _candidates(x, r, same, tol)
+        return _group_from_operations(x, perms, dets, residuals, tol, center)
+    d = _pair_distances(-x, x) + np.where(same, 0.0, np.inf)
+    centrosymmetric = bool((d.min(1) <= tol).all()) and len(set(d.argmin(1).tolist())) == n
+    return InfinitePointGroup("D∞h" if centrosymmetric else "C∞v", axis=torch.from_numpy(axis), center=center)
 
 
-def _candidates(x, species_ids, r, dist, same, tol):
+def _line_axis(x, r, tol):
+    """The axis of a linear structure, or None. A rotation about a line through the centre moves an
+    atom by at most twice its distance from the line, so all of them are symmetries when every atom
+    lies within tol/2 of it. Tried along the principal axis of the positions and the farthest atom."""
+    for axis in (np.linalg.eigh(x.T @ x)[1][:, -1], x[np.argmax(r)] / r.max()):
+        if np.linalg.norm(x - np.outer(x @ axis, axis), axis=1).max() <= tol / 2:
+            return axis
+    return None
+
+
+def _candidates(x, r, same, tol):
     """Steps 1–2 of :func:`identify`: (permutations, dets, residuals) of every distinct operation
     suggested by the atom pair (a, b), residual = largest distance of a moved atom from its partner."""
     n = len(x)
@@ -655,26 +661,29 @@ def _candidates(x, species_ids, r, dist, same, tol):
     U, _, Vt = np.linalg.svd(frames @ F_inv)
     M0 = U @ Vt                                               # nearest orthogonal matrices
     dets = np.where(np.linalg.det(M0) > 0, 1, -1)
-    moved = np.einsum("kij,nj->kni", M0, x)
     mask = np.where(same, 0.0, np.inf)
-    perms = np.empty((len(M0), n), dtype=np.int64)
-    nearest = np.empty((len(M0), n))
-    chunk = max(1, 2_000_000 // (n * n))                      # bounded memory for large clusters
-    for s in range(0, len(M0), chunk):
-        d = _pair_distances(moved[s:s + chunk], x) + mask
-        perms[s:s + chunk] = d.argmin(axis=2)                 # nearest atom of the same species
-        nearest[s:s + chunk] = d.min(axis=2)
-    min_gap = np.where(same & ~np.eye(n, dtype=bool), dist, np.inf).min()
-    ok = (np.sort(perms, axis=1) == np.arange(n)).all(axis=1) & (nearest.max(axis=1) < min_gap / 2)
-    perms, dets = perms[ok], dets[ok]
-    if len(perms) == 0:
-        return np.zeros((0, n), dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-    # distinct (permutation, det) pairs only
-    _, first = np.unique(np.concatenate([perms, dets[:, None]], axis=1), axis=0, return_index=True)
-    first = np.sort(first)
-    perms, dets = perms[first], dets[first]
+    perms, dets = _distinct_permutations(M0, dets, x, mask)
+    # refine: the best matrix for each permutation (fitted on all atoms, not just a and b), assign again
+    M1, _ = _kabsch(x, perms, dets)
+    perms, dets = _distinct_permutations(M1, dets, x, mask)
     _, residuals = _kabsch(x, perms, dets)
     return perms, dets, residuals
+
+
+def _distinct_permutations(M, dets, x, mask):
+    """For each matrix, the permutation sending every atom to the nearest atom of its species
+    (``mask``: 0 where species agree, inf elsewhere); only bijections, each (permutation, det) once."""
+    n = len(x)
+    moved = np.einsum("kij,nj->kni", M, x)
+    perms = np.empty((len(M), n), dtype=np.int64)
+    chunk = max(1, 2_000_000 // (n * n))                      # bounded memory for large clusters
+    for s in range(0, len(M), chunk):
+        perms[s:s + chunk] = (_pair_distances(moved[s:s + chunk], x) + mask).argmin(axis=2)
+    ok = (np.sort(perms, axis=1) == np.arange(n)).all(axis=1)
+    perms, dets = perms[ok], dets[ok]
+    _, first = np.unique(np.concatenate([perms, dets[:, None]], axis=1), axis=0, return_index=True)
+    first = np.sort(first)
+    return perms[first], dets[first]
 
 
 def _close(generators, multiply, cap: int):
