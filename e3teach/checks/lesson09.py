@@ -21,13 +21,17 @@ def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _as_index(value, name: str, n: int) -> torch.Tensor:
-    """An integer tensor of shape (n,) (floats holding whole numbers are refused with a hint)."""
+def _as_index(value, name: str, n: int, hint: str) -> torch.Tensor:
+    """An integer tensor of shape (n,); floats holding whole numbers are refused with this exercise's ``hint``."""
     value = expect_tensor(value, name, shape=(n,), finite=False)
     if value.dtype.is_floating_point or value.dtype == torch.bool:
-        fail(f"`{name}` has dtype {value.dtype}; class indices should be integers (torch.long)",
-             "argmin/argmax already return torch.long; convert other tensors with .long()")
+        fail(f"`{name}` has dtype {value.dtype}; indices should be integers (torch.long)", hint)
     return value
+
+
+_Q1_INDEX = "build it with torch.full((n_k,), k, dtype=torch.long) per cloud, or convert with .long()"
+_Q2_INDEX = "argmin already returns torch.long: return the argmin itself, without converting it"
+_Q3_INDEX = "keep the dtype of `shape` (torch.long): torch.where(condition, 1 - shape, shape) does"
 
 
 # ----------------------------------------------------------------------------- q1
@@ -47,7 +51,7 @@ def q1(batch_graphs):
              + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""), "end with `return pos, batch`")
     n = sum(sizes)
     pos = expect_tensor(out[0], "pos", shape=(n, 3))
-    batch = _as_index(out[1], "batch", n)
+    batch = _as_index(out[1], "batch", n, _Q1_INDEX)
     if pos.dtype != clouds[0].dtype:
         fail(f"`pos` is {str(pos.dtype).removeprefix('torch.')}, but the clouds are float64: batching must not "
              "change the numbers", "torch.cat(clouds) keeps their dtype; do not convert")
@@ -64,7 +68,7 @@ def q1(batch_graphs):
     single = call(batch_graphs, [clouds[1]])
     if not isinstance(single, (tuple, list)) or len(single) != 2:
         fail("with a single cloud, `batch_graphs` should still return (pos, batch)")
-    b1 = _as_index(single[1], "batch (one cloud)", sizes[1])
+    b1 = _as_index(single[1], "batch (one cloud)", sizes[1], _Q1_INDEX)
     if bool((b1 != 0).any()):
         fail(f"with a single cloud, `batch` should be all zeros, got {b1.tolist()}")
     return f"clouds of sizes {sizes} → pos {tuple(pos.shape)}, batch {batch.tolist()}; a single cloud works too"
@@ -80,7 +84,7 @@ def q1(batch_graphs):
 def q2(decode_outputs):
     """Check ``decode_outputs(outputs (B, 7)) -> (B,) shape indices`` against nearest-label decoding."""
     labels = T.tetris(torch.float64).label
-    out = _as_index(call(decode_outputs, labels.clone()), "decode_outputs(labels)", 8)
+    out = _as_index(call(decode_outputs, labels.clone()), "decode_outputs(labels)", 8, _Q2_INDEX)
     if out.tolist() != list(range(8)):
         wrong = [T.SHAPE_NAMES[i] for i in range(8) if int(out[i]) != i]
         fail(f"the 8 label vectors themselves decode to {out.tolist()}, expected [0, 1, ..., 7] (wrong for: {', '.join(wrong)})",
@@ -88,13 +92,13 @@ def q2(decode_outputs):
     gen = _gen(92)
     outputs = labels[torch.randint(0, 8, (64,), generator=gen)] + 0.3 * torch.randn(64, 7, generator=gen, dtype=torch.float64)
     outputs = torch.cat([outputs, 0.7 * torch.randn(64, 7, generator=gen, dtype=torch.float64)])
-    got = _as_index(call(decode_outputs, outputs.clone()), "decode_outputs(outputs)", 128)
+    got = _as_index(call(decode_outputs, outputs.clone()), "decode_outputs(outputs)", 128, _Q2_INDEX)
     expected = T.decode(outputs)
     bad = int((got.long() != expected).sum())
     if bad:
         fail(f"{bad} of 128 noisy or random outputs are decoded differently from the nearest label vector",
              "use the Euclidean distance to each of the 8 label vectors, then argmin")
-    float_out = _as_index(call(decode_outputs, outputs[:8].float()), "decode_outputs(float32 outputs)", 8)
+    float_out = _as_index(call(decode_outputs, outputs[:8].float()), "decode_outputs(float32 outputs)", 8, _Q2_INDEX)
     if not torch.equal(float_out.long(), T.decode(outputs[:8].float())):
         fail("with float32 outputs the answer changes", "build the labels in the dtype of the outputs")
     return "the 8 labels decode to themselves, and 128 noisy/random outputs match nearest-label decoding"
@@ -111,7 +115,7 @@ def q3(transformed_labels):
     """Check ``transformed_labels(shape (B,), det (B,)) -> (B,)`` on all shapes with det = ±1."""
     shape = torch.arange(8, dtype=torch.long).repeat(2)
     det = torch.tensor([1.0] * 8 + [-1.0] * 8, dtype=torch.float64)
-    got = _as_index(call(transformed_labels, shape.clone(), det.clone()), "transformed_labels(shape, det)", 16)
+    got = _as_index(call(transformed_labels, shape.clone(), det.clone()), "transformed_labels(shape, det)", 16, _Q3_INDEX)
     expected = torch.where((shape < 2) & (det < 0), 1 - shape, shape)
     if not torch.equal(got.long(), expected):
         rotated_bad = [T.SHAPE_NAMES[int(s)] for s, g, d in zip(shape, got, det) if d > 0 and int(g) != int(s)]
@@ -128,7 +132,7 @@ def q3(transformed_labels):
     mats = T.random_orthogonal(50, reflections=True, generator=gen, dtype=torch.float64)
     det = torch.linalg.det(mats)
     truth = T.transform(T.tetris(torch.float64).subset(shape), mats).shape
-    got = _as_index(call(transformed_labels, shape.clone(), det.clone()), "transformed_labels(shape, det)", 50)
+    got = _as_index(call(transformed_labels, shape.clone(), det.clone()), "transformed_labels(shape, det)", 50, _Q3_INDEX)
     if not torch.equal(got.long(), truth):
         fail("on 50 random rotations and reflections (det ≈ ±1, not exactly) some answers are wrong",
              "compare det with 0 (det < 0), not with -1 exactly: a computed determinant is -0.9999999...")
