@@ -108,14 +108,19 @@ class Molecule:
 
 
 # ----------------------------------------------------------------------------- input checks
-def _check(symbols: Sequence[str], pos, table: dict, what: str) -> torch.Tensor:
+def _check_symbols(symbols: Sequence[str], table: dict, what: str) -> list[str]:
     symbols = list(symbols)
     if len(symbols) == 0:
         raise ValueError("empty molecule: give at least one atom")
-    unknown = sorted({s for s in symbols if s not in table})
+    unknown = sorted({str(s) for s in symbols if s not in table})
     if unknown:
         raise ValueError(f"no {what} parameters for element(s) {', '.join(unknown)}; "
                          f"known: {', '.join(ELEMENTS)}")
+    return symbols
+
+
+def _check(symbols: Sequence[str], pos, table: dict, what: str) -> torch.Tensor:
+    symbols = _check_symbols(symbols, table, what)
     pos = torch.as_tensor(np.asarray(pos, dtype=np.float64)) if not isinstance(pos, torch.Tensor) else pos.to(F64)
     if pos.shape != (len(symbols), 3):
         raise ValueError(f"pos should have shape ({len(symbols)}, 3) for {len(symbols)} atoms, got {tuple(pos.shape)}")
@@ -237,8 +242,7 @@ def polarizability(symbols: Sequence[str], pos, *, damping: bool = True) -> torc
 
 def isolated_polarizability(symbols: Sequence[str]) -> torch.Tensor:
     r"""The additive baseline :math:`\sum_i \alpha_i\, I` (no interactions), (3, 3) in Å³."""
-    _check(symbols, torch.zeros(len(symbols), 3) + torch.arange(len(symbols))[:, None], THOLE_POLARIZABILITY,
-           "polarizability")
+    symbols = _check_symbols(symbols, THOLE_POLARIZABILITY, "polarizability")
     return sum(THOLE_POLARIZABILITY[s] for s in symbols) * torch.eye(3, dtype=F64)
 
 
