@@ -292,8 +292,9 @@ def relative_difference(a: dict, b: dict) -> float:
     """max over tensors of ``|a - b|_max / |b|_max`` (dicts of tensors with the same keys)."""
     worst = 0.0
     for name, ref in b.items():
+        ref = ref.detach()
         scale = float(ref.abs().max()) or 1.0
-        worst = max(worst, float((a[name] - ref).abs().max()) / scale)
+        worst = max(worst, float((a[name].detach() - ref).abs().max()) / scale)
     return worst
 
 

@@ -14,7 +14,7 @@ from e3nn import o3
 
 from ..env import default_dtype
 from ..scale import UvuThenLinear
-from .core import as_number, call, describe, exercise, fail, fail_if_float32_precision
+from .core import as_number, call, describe, exercise, expect_tensor, fail, fail_if_float32_precision
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -80,8 +80,8 @@ def q2(saturation_batch_size):
     """Check ``saturation_batch_size(batch_sizes, throughputs, fraction=0.8) -> int``."""
     cases = [
         ([1, 2, 4, 8, 16, 32], [10.0, 19.0, 35.0, 60.0, 80.0, 85.0], 0.8),       # rises, then flattens
-        ([1, 4, 16, 64, 256], [5.0, 18.0, 50.0, 61.0, 58.0], 0.8),             # the best is not the last one
-        ([64, 1, 16, 4, 256], [61.0, 5.0, 50.0, 18.0, 58.0], 0.8),             # unsorted input
+        ([1, 4, 16, 64, 256], [5.0, 18.0, 47.0, 61.0, 30.0], 0.8),             # the best is not the last one
+        ([64, 1, 16, 4, 256], [61.0, 5.0, 47.0, 18.0, 30.0], 0.8),             # unsorted input
         ([1, 2, 4, 8], [10.0, 19.0, 35.0, 60.0], 0.5),                         # another fraction
     ]
     for sizes, rates, fraction in cases:
@@ -102,7 +102,7 @@ def q2(saturation_batch_size):
 
 # ----------------------------------------------------------------------------- q3
 Q3_CASES = [
-    ("4x0e + 4x1o", "0e + 1o", "4x0e + 4x1o"),                                  # easy: equal multiplicities
+    ("4x0e + 4x1e", "0e + 1e", "4x0e + 4x1e"),                                  # easy: equal multiplicities, all even
     ("8x0e + 4x1o + 2x2e", "0e + 1o + 2e", "16x0e + 8x1o + 8x1e + 4x2e"),        # mixed, parity matters
     ("3x0e + 2x1e", "2x0e + 1x1o", "5x0e + 3x1o + 2x1e"),                        # two scalar channels in in2
 ]
@@ -128,6 +128,8 @@ def q3(per_edge_weights):
     """Check ``per_edge_weights(irreps_in, irreps_sh, irreps_out) -> (uvw, uvu)`` against e3nn's ``weight_numel``."""
     for k, (a, b, c) in enumerate(Q3_CASES):
         out = call(per_edge_weights, a, b, c, name="per_edge_weights")
+        if isinstance(out, torch.Tensor) and out.numel() == 2:
+            out = tuple(out.reshape(2))
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             fail(f"per_edge_weights should return two numbers (uvw, uvu), got {describe(out)}",
                  "end with `return uvw, uvu`")
@@ -183,11 +185,12 @@ def q4(save_and_restore):
     if restored is original:
         fail("you returned the original model itself: nothing was saved or loaded",
              "build a NEW model with build() and load the saved state_dict into it")
+    dtypes = {t.dtype for t in list(restored.parameters()) + list(restored.buffers()) if t.is_floating_point()}
+    if dtypes - {torch.float64}:
+        fail(f"the restored model holds {', '.join(sorted(str(d).removeprefix('torch.') for d in dtypes))} tensors, "
+             "the original only float64", "do not convert the model (.float()): build() already has the right dtype")
     with torch.no_grad():
-        got = restored(x, y)
-    if got.dtype != expected.dtype:
-        fail(f"the restored model computes in {got.dtype}, the original in {expected.dtype}",
-             "do not convert the model (.float()); build() already has the right dtype")
+        got = expect_tensor(call(restored, x, y, name="the restored model"), "restored(x, y)", shape=tuple(expected.shape))
     if not torch.equal(got, expected):
         dev = float((got - expected).abs().max())
         fail_if_float32_precision(got, dev, "restored model's outputs", scale=float(expected.abs().max()), needed="exact equality")
@@ -196,7 +199,7 @@ def q4(save_and_restore):
     with torch.no_grad():
         for p in original.parameters():
             p.add_(1.0)
-        after = restored(x, y)
+        after = call(restored, x, y, name="the restored model")
     if not torch.equal(after, expected):
         fail("changing the original model's weights afterwards changes the restored model: they share tensors",
              "save to a buffer and load from it (torch.save / torch.load) so the restored model owns copies")
