@@ -168,6 +168,7 @@ class AtomsBatch:
 def batch_structures(structures, r_max: float, dtype: torch.dtype | None = None, species=None) -> AtomsBatch:
     """Concatenate ``ase.Atoms`` into one :class:`AtomsBatch` with their periodic neighbour lists.
 
+    Each structure is first checked by :func:`validate_atoms` (a clear ``ValueError`` for bad input).
     The neighbour list is :func:`e3teach.crystals.periodic_radius_graph` (lesson 12) of each
     structure, at its current positions. Labels are read from each structure's calculator when present.
     """
@@ -512,7 +513,6 @@ class PotentialCalculator(Calculator):
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
-        validate_atoms(self.atoms, self.model.species)
         data = batch_structures([self.atoms], self.model.r_max, self.dtype, species=self.model.species)
         energy, forces = energy_and_forces(self.model, data)
         self.results = {"energy": float(energy.detach()[0]),
