@@ -43,7 +43,8 @@ def _three_parts(value, name: str) -> list[torch.Tensor]:
 
 @exercise("decompose a 3x3 matrix into 0e + 1e + 2e pieces", hints=[
     "Three pieces: an isotropic matrix (a multiple of the identity), an antisymmetric one, and a symmetric one with zero trace.",
-    "iso = trace(T)/3 * I;  A = (T - T.T)/2;  S = (T + T.T)/2 - iso.",
+    "iso = trace(T)/3 * I;  A = (T - T.T)/2;  S = (T + T.T)/2 - iso. Build I as torch.eye(3, dtype=T.dtype): a bare "
+    "torch.eye(3) is float32 and rounds the trace part.",
     "Return them in this order, each of shape (3, 3): `return iso, A, S`.",
 ])
 def q1(decompose):
@@ -66,7 +67,7 @@ def q1(decompose):
              "subtract trace(T)/3 times the identity")
     off_diag = iso - torch.diag(iso.diagonal())
     if float(off_diag.abs().max()) > 1e-10 or float(iso.diagonal().max() - iso.diagonal().min()) > 1e-10:
-        fail("the first part is not a multiple of the identity", "iso = trace(T) / 3 * torch.eye(3)")
+        fail("the first part is not a multiple of the identity", "iso = trace(T) / 3 * torch.eye(3, dtype=T.dtype)")
     for name, got, want in zip(labels, (iso, A, S), references):
         expect_close(got, want, f"{name} of a random T", atol=1e-10)
     worst = 0.0

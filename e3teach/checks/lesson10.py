@@ -37,7 +37,7 @@ _Q1_CASES = [  # (description, generators)
     "Keep a list of elements, starting with the identity. Multiply every element by every generator; "
     "add the products not yet in the list; repeat until a full pass adds nothing.",
     "Two float matrices are 'the same' when (A - B).abs().max() < 1e-6: never compare floats with ==.",
-    "elements = [torch.eye(3)]; i = 0; while i < len(elements): for g in generators: p = g @ elements[i]; "
+    "elements = [torch.eye(3, dtype=generators[0].dtype)]; i = 0; while i < len(elements): for g in generators: p = g @ elements[i]; "
     "if all((p - e).abs().max() > 1e-6 for e in elements): elements.append(p) ...; i += 1; "
     "return torch.stack(elements)",
 ])
