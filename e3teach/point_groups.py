@@ -16,14 +16,20 @@ Conventions
   use the standard orientation with three C2 axes along x, y, z and a C5 axis along (0, 1, φ),
   where φ is the golden ratio (vertices of the icosahedron at the cyclic permutations of (0, ±1, ±φ)).
 
-Main entry points: :func:`generate`, :func:`point_group`, :func:`identify`,
+Main entry points: :func:`generate`, :func:`point_group`, :func:`identify` (the group of a molecule
+or cluster, robust to noisy coordinates), :func:`schoenflies_name` (the name of a group of matrices),
 :func:`invariant_projector`, :func:`count_invariant_harmonics`, :func:`character_count`,
 :func:`degeneracies`, :func:`tensor_component_count`.
+
+Groups are *named from their structure* — how many rotations of each order, whether the inversion
+is there, how many mirrors (see :func:`_schoenflies`) — never from rounded numbers; :func:`fingerprint`
+(the multiset of (det, trace)) is kept as an orientation-independent description for comparisons.
 """
 from __future__ import annotations
 
 import math
 import re
+import warnings
 from fractions import Fraction
 from functools import lru_cache
 
@@ -33,7 +39,8 @@ from e3nn import o3
 
 from .env import default_dtype
 
-__all__ = ["generate", "PointGroup", "InfinitePointGroup", "point_group", "identify", "schoenflies_name", "invariant_projector",
+__all__ = ["generate", "PointGroup", "InfinitePointGroup", "point_group", "identify", "schoenflies_name",
+           "invariant_projector",
            "count_invariant_harmonics", "character_count", "degeneracies", "energy_levels",
            "tensor_component_count", "rotation", "reflection", "improper_rotation", "catalogue",
            "fingerprint", "element_symbol", "orbit", "first_invariant_harmonic",
@@ -132,7 +139,10 @@ def generate(generators, max_order: int = 240, tol: float = 1e-6) -> torch.Tenso
 # the group object
 # ----------------------------------------------------------------------------------------------
 class PointGroup:
-    """A finite subgroup of O(3): a Schoenflies ``name`` and its ``matrices`` (n, 3, 3), float64."""
+    """A finite subgroup of O(3): a Schoenflies ``name`` and its ``matrices`` (n, 3, 3), float64.
+
+    ``notes`` lists caveats (empty for groups built by name; :func:`identify` adds one when, e.g., the
+    operations it found did not close and it returned the largest group among them)."""
 
     def __init__(self, name: str, matrices: torch.Tensor, notes=()):
         self.name = name
@@ -451,7 +461,8 @@ def schoenflies_name(matrices, tol: float = 1e-6) -> str:
     table = best.indices.reshape(len(M), len(M)).tolist()
     dets = [1 if d > 0 else -1 for d in torch.linalg.det(M).tolist()]
     orders = _element_orders(table)
-    return _schoenflies(orders, dets, [d < 0 and k == 2 and _is_inversion(m) for d, k, m in zip(dets, orders, M)])
+    inversions = [d < 0 and k == 2 and _is_inversion(m) for d, k, m in zip(dets, orders, M)]
+    return _schoenflies(orders, dets, inversions)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -570,7 +581,8 @@ def identify(pos, species=None, tol: float = 1e-2) -> PointGroup | InfinitePoint
     3. An operation *is* its (permutation, det): the pair fixes the matrix of a non-linear structure,
        and products are exact — (p, d)·(q, e) = (p∘q, de). So the closure is checked with no
        tolerance at all. If the operations found are not closed (noise close to ``tol``), the largest
-       group among them is returned and ``.notes`` (also a warning) says so.
+       group among them is returned and ``.notes`` says so (with a warning). Operations that miss
+       ``tol`` by less than a factor 3 are mentioned in ``.notes`` too (no warning).
     4. The matrices are snapped onto an exact representation of that group (averaged over the group,
        see :func:`_symmetrize`), so they are orthogonal and closed to ~1e-15.
     5. The group is named from its structure — orders of its elements, determinants, inversion,
@@ -624,7 +636,8 @@ def identify(pos, species=None, tol: float = 1e-2) -> PointGroup | InfinitePoint
         return _group_from_operations(x, perms, dets, residuals, tol, center)
     d = _pair_distances(-x, x) + np.where(same, 0.0, np.inf)
     centrosymmetric = bool((d.min(1) <= tol).all()) and len(set(d.argmin(1).tolist())) == n
-    return InfinitePointGroup("D∞h" if centrosymmetric else "C∞v", axis=torch.from_numpy(axis), center=center)
+    return InfinitePointGroup("D∞h" if centrosymmetric else "C∞v", axis=torch.from_numpy(axis),
+                              center=center)
 
 
 def _line_axis(x, r, tol):
@@ -757,8 +770,6 @@ def _multiplication_table(P: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 def _group_from_operations(x, perms, dets, residuals, tol, center) -> PointGroup:
     """Steps 3–5 of :func:`identify`: close, snap and name the operations found."""
-    import warnings
-
     n = len(x)
     identity = np.arange(n)
     ok = residuals <= tol
@@ -769,7 +780,8 @@ def _group_from_operations(x, perms, dets, residuals, tol, center) -> PointGroup
     near_misses = np.sort(residuals[(residuals > tol) & (residuals <= 3 * tol)])
     table = _multiplication_table(P, D)
     notes = []
-    if (table < 0).any():
+    closed = not (table < 0).any()
+    if not closed:
         keep = sorted(_largest_closed(table.tolist()))
         message = (f"the {len(P)} operations found within tol = {tol:.3g} do not form a group (the "
                    "coordinates are too noisy for this tol); returned the largest group among them")
@@ -796,8 +808,8 @@ def _group_from_operations(x, perms, dets, residuals, tol, center) -> PointGroup
     group.symmetrized = torch.from_numpy(symmetrized)
     group.deviation = float(np.linalg.norm(symmetrized - x, axis=1).max())
     group.tol = tol
-    for note in notes:
-        warnings.warn(f"identify: {note}", stacklevel=3)
+    if not closed:                   # the answer is a compromise: say so where it is seen
+        warnings.warn(f"identify: {notes[0]}", stacklevel=3)
     return group
 
 

@@ -74,7 +74,8 @@ def test_g2_molecule_textbook_group_clean_and_noisy(molecule):
             # an exact group: orthogonal matrices, closed under products
             M = G.matrices
             prods = (M[:, None] @ M[None]).reshape(-1, 9)
-            assert torch.cdist(prods, M.reshape(-1, 9), compute_mode="donot_use_mm_for_euclid_dist").min(dim=1).values.max() < 1e-10
+            gaps = torch.cdist(prods, M.reshape(-1, 9), compute_mode="donot_use_mm_for_euclid_dist")
+            assert gaps.min(dim=1).values.max() < 1e-10
             assert G.deviation <= G.tol
 
 
@@ -105,3 +106,21 @@ def test_cluster_species_lower_the_symmetry():
     species = core.get_chemical_symbols()
     species[int(np.argmin(np.linalg.norm(core.positions - core.positions.mean(0), axis=1)))] = "Ag"
     assert pg.identify(core.positions, species).name == "Ih"    # a different central atom keeps Ih
+
+
+def test_whole_g2_collection_never_crashes_and_noise_changes_nothing():
+    gen = torch.Generator().manual_seed(11)
+    for name in g2.names:
+        atoms = g2[name]
+        pos = torch.tensor(atoms.positions, dtype=torch.float64)
+        clean = pg.identify(pos, atoms.get_chemical_symbols())
+        noisy = pg.identify(pos + 1e-3 * torch.randn(pos.shape, generator=gen, dtype=torch.float64),
+                            atoms.get_chemical_symbols())
+        assert noisy.name == clean.name, name
+
+
+def test_a_large_tol_still_gives_the_right_group():
+    # tol = 0.3 Å is far above the noise but below half of every H–H distance: still exact answers
+    for name, expected in [("H2O", "C2v"), ("C6H6", "D6h"), ("CH4", "Td"), ("C2H6", "D3d"), ("NH3", "C3v")]:
+        atoms = g2[name]
+        assert pg.identify(atoms.positions, atoms.get_chemical_symbols(), tol=0.3).name == expected, name
