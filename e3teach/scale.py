@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -54,11 +55,12 @@ def median_time(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1) 
     return statistics.median(times)
 
 
-def compare_times(fns: dict[str, Callable[[], object]], *, repeats: int = 7, warmup: int = 1) -> dict[str, float]:
+def compare_times(fns: dict[str, Callable[[], object]], *, repeats: int = 7, warmup: int = 2) -> dict[str, float]:
     """Median seconds of each function, measured **interleaved**: round ``r`` calls every function once.
 
     A slow moment of the machine then slows every variant of that round, and ratios of the medians
-    stay meaningful on a loaded machine.
+    stay meaningful on a loaded machine. ``warmup`` calls of each come first (e3nn's TorchScript code
+    is profiled and optimized during its first calls).
     """
     for fn in fns.values():
         for _ in range(warmup):
@@ -167,6 +169,17 @@ class UvuThenLinear(torch.nn.Module):
 def uvu_then_linear(irreps_in1, irreps_in2, irreps_out, **kwargs) -> UvuThenLinear:
     """Build a :class:`UvuThenLinear`."""
     return UvuThenLinear(irreps_in1, irreps_in2, irreps_out, **kwargs)
+
+
+def random_graph(n_nodes: int, n_neighbors: int, seed: int = 0):
+    """Random positions in a 2-cube and ``n_neighbors`` random in-edges per node (no self-loops):
+    ``(pos, edge_src, edge_dst)``, for benchmarks where the graph's geometry does not matter."""
+    gen = torch.Generator().manual_seed(seed)
+    pos = 2.0 * torch.rand(n_nodes, 3, generator=gen)
+    src = torch.randint(0, n_nodes, (n_nodes * n_neighbors,), generator=gen)
+    dst = torch.arange(n_nodes).repeat_interleave(n_neighbors)
+    keep = src != dst
+    return pos, src[keep], dst[keep]
 
 
 # ------------------------------------------------------------------------------------ data parallel
@@ -391,7 +404,10 @@ class CompileJob:
         """Start the benchmark now; it runs beside the notebook on another core."""
         out_dir = tempfile.mkdtemp(prefix="e3teach_compile_")
         out_path = os.path.join(out_dir, "compile.json")
-        env = dict(os.environ, TORCHINDUCTOR_COMPILE_THREADS="1", OMP_NUM_THREADS="1")
+        # a private inductor cache: two notebooks compiling at once into the shared /tmp cache can load each
+        # other's half-written libraries ("file too short"); the price is that every run compiles cold
+        env = dict(os.environ, TORCHINDUCTOR_COMPILE_THREADS="1", OMP_NUM_THREADS="1",
+                   TORCHINDUCTOR_CACHE_DIR=os.path.join(out_dir, "inductor_cache"))
         process = subprocess.Popen([sys.executable, "-m", "e3teach.scale", "compile", out_path, *devices],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         return cls(process, out_path, time.perf_counter())
@@ -409,12 +425,40 @@ class CompileJob:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+            shutil.rmtree(os.path.dirname(self.out_path), ignore_errors=True)
             return {"skipped": f"compilation did not finish within the notebook's budget of {budget:.0f} s on this "
                                "machine (a cold inductor cache and a busy CPU make it slow)"}
-        if self.process.returncode != 0 or not os.path.exists(self.out_path):
-            return {"skipped": f"the compile benchmark exited with code {self.process.returncode}"}
-        with open(self.out_path) as f:
-            return json.load(f)
+        try:
+            if self.process.returncode != 0 or not os.path.exists(self.out_path):
+                return {"skipped": f"the compile benchmark exited with code {self.process.returncode}"}
+            with open(self.out_path) as f:
+                return json.load(f)
+        finally:
+            shutil.rmtree(os.path.dirname(self.out_path), ignore_errors=True)
+
+
+def print_compile_report(report: dict, device: str = "cpu") -> dict:
+    """Print what :func:`compile_benchmark` measured on ``device`` (or why it was skipped); return its entry.
+
+    The entry is ``{}`` when the benchmark was skipped or failed there.
+    """
+    entry = report.get("devices", {}).get(device, {})
+    if "skipped" in report or "error" in entry or not entry:
+        print(f"torch.compile on {device} skipped:", report.get("skipped") or entry.get("error", "not measured"))
+        print("(run `python -m e3teach.scale compile compile.json` in a terminal to measure it without a budget)")
+        return {}
+    print(f"{device}: compile time (first call) {entry['compile_seconds'] / entry['eager_seconds']:.0f} × one eager "
+          f"call ({entry['compile_seconds']:.0f} s)")
+    print(f"{device}: compiled vs eager outputs differ by at most {entry['max_difference']:.0e} of the output size "
+          f"({entry['dtype']})")
+    print(f"{device}: speed-up of the compiled tensor product {entry['eager_seconds'] / entry['compiled_seconds']:.1f}× "
+          f"({entry['n'] / entry['eager_seconds']:.3g} → {entry['n'] / entry['compiled_seconds']:.3g} products/s)")
+    graph = report.get("radius_graph", {})
+    if device == "cpu" and "error" not in graph and graph:
+        print(f"radius_graph under Dynamo: {graph['graphs']} graphs, {graph['breaks']} graph breaks, because of:")
+        for reason in graph["reasons"]:
+            print("   ", reason)
+    return entry
 
 
 def _main(argv: list[str]) -> int:
@@ -431,7 +475,7 @@ def _main(argv: list[str]) -> int:
 
 
 __all__ = ["median_time", "compare_times", "code_of", "fit_power_law", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
-           "uvu_then_linear", "free_port", "build_model", "graph_loss", "train_steps", "shard", "ddp_worker",
+           "uvu_then_linear", "random_graph", "print_compile_report", "free_port", "build_model", "graph_loss", "train_steps", "shard", "ddp_worker",
            "run_data_parallel", "relative_difference", "COMPILE_IRREPS", "compile_tensor_product", "graph_breaks_of_radius_graph", "compile_benchmark", "CompileJob"]
 
 if __name__ == "__main__":

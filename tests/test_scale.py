@@ -109,3 +109,23 @@ def test_compile_job_with_zero_budget_is_skipped_cleanly():
     result = job.result(budget=0.0)
     assert "skipped" in result and "budget" in result["skipped"]
     assert job.process.poll() is not None      # the background process was stopped
+
+
+def test_random_graph_has_no_self_loops_and_is_seeded():
+    pos, src, dst = scale.random_graph(20, 4, seed=1)
+    assert pos.shape == (20, 3) and src.shape == dst.shape and bool((src != dst).all())
+    again = scale.random_graph(20, 4, seed=1)
+    assert torch.equal(pos, again[0]) and torch.equal(src, again[1])
+
+
+def test_print_compile_report(capsys):
+    assert scale.print_compile_report({"skipped": "too slow"}) == {}
+    assert "skipped: too slow" in capsys.readouterr().out
+    assert scale.print_compile_report({"devices": {"cpu": {"error": "no compiler"}}}) == {}
+    assert "no compiler" in capsys.readouterr().out
+    entry = dict(compile_seconds=20.0, eager_seconds=0.01, compiled_seconds=0.005, max_difference=2e-7,
+                 dtype="float32", n=512)
+    report = {"devices": {"cpu": entry}, "radius_graph": {"graphs": 3, "breaks": 2, "reasons": ["Dynamic shape"]}}
+    assert scale.print_compile_report(report) == entry
+    out = capsys.readouterr().out
+    assert "2.0×" in out and "2 graph breaks" in out and "Dynamic shape" in out
