@@ -595,8 +595,13 @@ def identify(pos, species=None, tol: float = 1e-2) -> PointGroup | InfinitePoint
     distance from an atom to its symmetrized position), ``tol`` and ``notes`` (list of strings, empty
     when nothing needs saying).
 
-    Linear structures return an :class:`InfinitePointGroup` named "C∞v" or "D∞h"; a single atom
-    returns one named "Kh" (the whole of O(3)).
+    Linear structures (every atom within tol/2 of a line through the centre, so that every rotation
+    about it moves atoms by at most tol) return an :class:`InfinitePointGroup` named "C∞v" or "D∞h";
+    a single atom returns one named "Kh" (the whole of O(3)). A structure that is almost linear, or
+    almost centrosymmetric when linear, gets a note too.
+
+    So an answer that depends on ``tol`` is never silent: whenever a symmetry misses ``tol`` by less
+    than a factor 3, ``.notes`` says so and says which tol would find it.
 
     Raises ``ValueError`` when ``tol`` is too large to tell operations apart: two atoms of the same
     species within 2·tol of each other (a moved atom could land near either), or a structure no larger
@@ -630,24 +635,35 @@ def identify(pos, species=None, tol: float = 1e-2) -> PointGroup | InfinitePoint
     if r.max() <= tol:
         raise ValueError(f"every atom lies within tol = {tol:.3g} of the centroid: tol is as large as the "
                          "structure, so every rotation would count as a symmetry. Use a smaller tol.")
-    axis = _line_axis(x, r, tol)
-    if axis is None:
+    axis, off_line = _line_axis(x, r)
+    if off_line > tol / 2:
         perms, dets, residuals = _candidates(x, r, same, tol)
-        return _group_from_operations(x, perms, dets, residuals, tol, center)
-    d = _pair_distances(-x, x) + np.where(same, 0.0, np.inf)
-    centrosymmetric = bool((d.min(1) <= tol).all()) and len(set(d.argmin(1).tolist())) == n
-    return InfinitePointGroup("D∞h" if centrosymmetric else "C∞v", axis=torch.from_numpy(axis),
-                              center=center)
+        group = _group_from_operations(x, perms, dets, residuals, tol, center)
+        if off_line <= 1.5 * tol:
+            group.notes.append(f"the structure lies within {off_line:.2g} of a line: with tol ≥ "
+                               f"{2 * off_line:.2g} it is linear (C∞v or D∞h)")
+        return group
+    d = _pair_distances(-x, x) + np.where(same, 0.0, np.inf)         # x -> -x: the inversion
+    inverted = d.min(1).max() if len(set(d.argmin(1).tolist())) == n else np.inf
+    notes = []
+    if tol < inverted <= 3 * tol:
+        notes.append(f"the inversion maps the structure within {inverted:.2g} (units of pos), just above "
+                     f"tol = {tol:.3g}: with a larger tol it is D∞h")
+    return InfinitePointGroup("D∞h" if inverted <= tol else "C∞v", axis=torch.from_numpy(axis),
+                              center=center, notes=notes)
 
 
-def _line_axis(x, r, tol):
-    """The axis of a linear structure, or None. A rotation about a line through the centre moves an
-    atom by at most twice its distance from the line, so all of them are symmetries when every atom
-    lies within tol/2 of it. Tried along the principal axis of the positions and the farthest atom."""
+def _line_axis(x, r):
+    """(axis, distance): the line through the centre that the atoms are closest to (largest distance
+    of an atom from it), tried along the principal axis of the positions and along the farthest atom.
+    A rotation about the line moves an atom by at most twice its distance from it, so the structure
+    is linear within tol when that distance is at most tol/2."""
+    best = None
     for axis in (np.linalg.eigh(x.T @ x)[1][:, -1], x[np.argmax(r)] / r.max()):
-        if np.linalg.norm(x - np.outer(x @ axis, axis), axis=1).max() <= tol / 2:
-            return axis
-    return None
+        off = float(np.linalg.norm(x - np.outer(x @ axis, axis), axis=1).max())
+        if best is None or off < best[1]:
+            best = (axis, off)
+    return best
 
 
 def _candidates(x, r, same, tol):

@@ -264,6 +264,13 @@ def test_identify_single_atom_and_linear_groups():
     assert pg.count_invariant_harmonics(sub, 6) == {l: 1 for l in range(7)}   # as C∞v below l = 8
     with pytest.raises(ValueError, match="infinite"):
         hcn.matrices
+    # CO2 with a noisy bond length: C∞v, and the note says the inversion only just misses
+    co2 = pg.identify(torch.tensor([[0, 0, -1.16], [0, 0, 0], [0, 0, 1.19]]), "OCO", tol=0.01)
+    assert co2.name == "C∞v" and "D∞h" in co2.notes[0]
+    assert pg.identify(torch.tensor([[0, 0, -1.16], [0, 0, 0], [0, 0, 1.19]]), "OCO", tol=0.025).name == "D∞h"
+    # CO2 bent by 0.012 Å: C2v at tol 0.01, with a note that it is almost linear
+    bent = pg.identify(torch.tensor([[0, 0, -1.16], [0.012, 0, 0], [0, 0, 1.16]]), "OCO", tol=0.01)
+    assert bent.name == "C2v" and "linear" in bent.notes[-1]
     with pytest.raises(ValueError, match="no single axis"):
         atom.finite_subgroup(4)
 
