@@ -4,15 +4,20 @@ Notebooks are collected by nbval (``--nbval-lax`` in pyproject.toml). A notebook
 when its first cell is set up and inherits this process's environment, so we set
 ``E3TEACH_STRICT=1`` for notebooks in ``solutions/`` (a failing check raises there) and ``0``
 elsewhere (exercise stubs must only print "not attempted yet"; unit tests set it themselves).
+Unit tests run with one torch thread per worker.
 """
 import os
 from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# pytest-xdist runs two workers on a two-core machine: one torch thread each, as the notebooks use
+# (``setup_notebook(threads=1)``), instead of two workers fighting over four threads.
+torch.set_num_threads(1)
 
 
 @pytest.hookimpl(tryfirst=True)
