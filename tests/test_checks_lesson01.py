@@ -235,3 +235,11 @@ def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, hel
 def test_q1_right_only_for_four_rotations_fails():
     res = status(check.q1, lambda pos, Rs: torch.stack([pos @ Rs[k].T for k in range(4)]))
     assert res.status == "fail" and "your code raised IndexError" in res.message
+
+
+def test_q3_numbers_in_the_message_show_the_difference():
+    res = status(check.q3, lambda f, pos, R: equivariance_error(f, pos, R) * (1 + 1e-5))
+    assert res.status == "fail"
+    got, rest = res.message.split("your error is ")[1].split(", expected ")
+    expected = rest.split(". Hint")[0]
+    assert got != expected and float(got) != float(expected), res.message

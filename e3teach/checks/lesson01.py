@@ -14,7 +14,7 @@ import torch
 
 from ..data.tetris import SHAPE_NAMES, tetris
 from ..equivariance import random_rotation
-from .core import as_number, call, exercise, expect_close, expect_tensor, fail
+from .core import as_number, call, exercise, expect_close, expect_tensor, fail, show
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -197,7 +197,8 @@ def q3(equivariance_error):
                 fail(f"for {name}(pos) you returned the mean deviation; the error is the largest one", "use .max(), not .mean()")
             if abs(got - float(diff.max())) < 1e-8 * max(1.0, expected):
                 fail(f"for {name}(pos) you returned the largest signed difference; take absolute values first", "use .abs().max()")
-            fail(f"for {name}(pos) your error is {got:.4g}, expected {expected:.4g}",
+            got_text, expected_text = show(got, expected)
+            fail(f"for {name}(pos) your error is {got_text}, expected {expected_text}",
                  "the error is max |f(pos @ R.T) - f(pos) @ R.T| over all entries")
     return ("≈ 0 for the equivariant centred(pos), and the right non-zero value for ±pos**3 and for a shear "
             "(neither is equivariant)")
