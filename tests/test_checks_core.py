@@ -167,3 +167,22 @@ def test_usage_line_names_the_question():
 
 def test_numpy_integer_answer():
     assert q_number.run(np.int64(8)).passed
+
+
+def test_checker_error_raises_in_strict_mode(monkeypatch):
+    monkeypatch.setenv("E3TEACH_STRICT", "1")
+    with pytest.raises(AssertionError, match="checker itself failed"):
+        q_buggy(lambda x: x)
+
+
+def test_learner_wrapper_routes_exceptions_to_the_learner():
+    from e3teach.checks import learner
+
+    @exercise("wrapped")
+    def q(f):
+        g = learner(f, "f")
+        g(1.0)
+        return "ok"
+    assert q.run(lambda x: x).passed
+    res = q.run(lambda x: [][1])
+    assert res.status == "fail" and "your code raised IndexError" in res.message
