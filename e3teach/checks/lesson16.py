@@ -62,7 +62,7 @@ def q1(median_time):
         fail(f"for five calls of 0.01, 0.30, 0.05, 0.052 and 0.048 s you return {seconds:.3f} s, but the median "
              "is 0.05 s: the mean (0.092 s) or a total is pulled up by the one slow call",
              "use statistics.median(times)")
-    return f"2 warm-up + 3 timed calls made; five sleeps of 0.01–0.30 s give {seconds:.3f} s ≈ their median (0.05 s)"
+    return "2 warm-up + 3 timed calls made; for five sleeps from 0.01 to 0.3 seconds it returns their median (0.05 seconds)"
 
 
 # ----------------------------------------------------------------------------- q2
