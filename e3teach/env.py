@@ -61,12 +61,22 @@ def setup_notebook(seed: int = 0, *, threads: int | None = 1, dtype: torch.dtype
     return torch.device(device or "cpu")
 
 
+PLOTLY_RENDERER = "plotly_mimetype"
+
+
 def _set_plotly_renderer() -> None:
-    try:
+    """Make plotly draw through its mimetype renderer (no inlined plotly.js).
+
+    Setting ``plotly.io.renderers.default`` loads plotly's renderer machinery, and with it nbformat and
+    jsonschema: about 3 s per kernel. A notebook that never draws a plotly figure need not pay that, so
+    we set the ``PLOTLY_RENDERER`` environment variable, which plotly reads when it first renders —
+    unless its renderers are loaded already, then we set the default directly.
+    """
+    os.environ["PLOTLY_RENDERER"] = PLOTLY_RENDERER
+    if "plotly.io._renderers" in sys.modules:
         import plotly.io as pio
-    except ImportError:  # pragma: no cover - plotly is a dependency
-        return
-    pio.renderers.default = "plotly_mimetype"
+
+        pio.renderers.default = PLOTLY_RENDERER
 
 
 def _set_matplotlib_defaults() -> None:
