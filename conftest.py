@@ -7,6 +7,7 @@ elsewhere (exercise stubs must only print "not attempted yet"; unit tests set it
 Unit tests run with one torch thread per worker.
 """
 import os
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +19,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # pytest-xdist runs two workers on a two-core machine: one torch thread each, as the notebooks use
 # (``setup_notebook(threads=1)``), instead of two workers fighting over four threads.
 torch.set_num_threads(1)
+# Checkers record learners' verdicts (e3teach.progress) under the home folder; the tests never touch it.
+os.environ["E3TEACH_PROGRESS"] = str(Path(tempfile.mkdtemp(prefix="e3teach-test-")) / "progress.json")
 
 
 @pytest.hookimpl(tryfirst=True)
