@@ -16,6 +16,8 @@ Commands::
     e3teach-author sync                                  # regenerate every exercises/NN from solutions/NN
     e3teach-author check                                 # hygiene + exercises in sync; exit 1 on a problem
     e3teach-author map                                   # the README's course map
+    e3teach-author badges                                # Binder/Colab badges + links + the Colab install cell
+    e3teach-author site                                  # the course website in _build/site (no execution)
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ import time
 from pathlib import Path
 
 import nbformat
+
+from .site import COLAB_CELL_ID, HEADER_CELL_ID, colab_install_source, header_markdown
 
 ROOT_FOLDERS = ("lessons", "solutions", "exercises")
 SIZE_LIMIT = 1_000_000
@@ -129,10 +133,20 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.Notebo
             cell.outputs, cell.execution_count = [], None
         elif cell.cell_type == "markdown":
             cell.source = MD_BLOCK.sub("*Your answer here.*", cell.source)
+    for cell in nb.cells:
+        if cell.get("id") == HEADER_CELL_ID and cell.cell_type == "markdown":
+            cell.source = header_markdown(f"exercises/{name}", exists=_linked_in(cell.source))
     banner = nbformat.v4.new_markdown_cell(GENERATED_BANNER.format(name=name))
     banner.id = "generated-banner"
     nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, banner)
     return clean(nb)
+
+
+def _linked_in(header: str):
+    """For an exercise's header: link what the solution's header links (and the solution itself)."""
+    def exists(target: str) -> bool:
+        return target.startswith("solutions/") or f"../{target}" in header
+    return exists
 
 
 def exercise_path_for(solution_path: Path) -> Path:
@@ -202,6 +216,18 @@ def execute(path: Path, timeout: int = 600) -> float:
 
 # --- hygiene -------------------------------------------------------------------------------------
 
+PIP_INSTALL = re.compile(r"^\s*[!%]\s*(pip3?|conda|mamba|uv)\b|\bpip3?\b[\s'\",]*install\b|\bpip\.main\b|"
+                         r"\b(conda|mamba|uv)[\s'\",]+(pip[\s'\",]+)?install\b", re.M)
+
+
+def installs_packages(source: str) -> bool:
+    """Does a code cell install packages? Exactly one form may: :func:`e3teach.site.colab_install_source`,
+    which runs only inside Google Colab (any other spelling, even of the same guard, is rejected)."""
+    if source.strip() == colab_install_source().strip():
+        return False
+    return bool(PIP_INSTALL.search(source))
+
+
 def hygiene_problems(path: Path) -> list[str]:
     """What is wrong with one committed notebook (COURSE.md §5)."""
     problems = []
@@ -220,8 +246,9 @@ def hygiene_problems(path: Path) -> list[str]:
             problems.append(f"{path}: base64 image inside markdown")
         if cell.get("cell_type") != "code":
             continue
-        if re.search(r"^\s*[!%]\s*pip\b", src, re.M):
-            problems.append(f"{path}: installs packages from a cell")
+        if installs_packages(src):
+            problems.append(f"{path}: installs packages from a cell (only the guarded Colab cell of "
+                            f"`e3teach-author badges` may)")
         if executed and src.strip():
             counts.append(cell.get("execution_count"))
         if not executed and cell.get("outputs"):
@@ -254,6 +281,59 @@ def check_all(root: Path) -> list[str]:
     return problems
 
 
+def add_course_links(nb: nbformat.NotebookNode, path: str, root: Path | None = None) -> nbformat.NotebookNode:
+    """Write (or update) the header line of badges and links, and the guarded Colab install cell.
+
+    ``path`` is the notebook's path from the repository root (``lessons/01_why_symmetry.ipynb``). The header
+    goes after the title cell, the install cell right after it. When the install cell is new in an executed
+    notebook, the execution counts after it move up by one — what running it there would give, since it
+    prints nothing outside Colab — so the notebook stays "executed top to bottom" without a re-run."""
+    cells = nb.cells
+    by_id = {cell.get("id"): cell for cell in cells}
+    header = header_markdown(path, root=root)
+    if HEADER_CELL_ID in by_id:
+        by_id[HEADER_CELL_ID].source = header
+    else:
+        cell = nbformat.v4.new_markdown_cell(header)
+        cell.id = HEADER_CELL_ID
+        cells.insert(1 if cells and cells[0].cell_type == "markdown" else 0, cell)
+    source = colab_install_source()
+    if COLAB_CELL_ID in by_id:
+        by_id[COLAB_CELL_ID].source = source
+        return nb
+    executed = any(c.cell_type == "code" and c.get("execution_count") for c in cells)
+    install = nbformat.v4.new_code_cell(source)
+    install.id = COLAB_CELL_ID
+    if executed:
+        for c in cells:
+            if c.cell_type == "code" and c.get("execution_count"):
+                c.execution_count += 1
+        install.execution_count = 1
+    position = next(i for i, c in enumerate(cells) if c.get("id") == HEADER_CELL_ID) + 1
+    cells.insert(position, install)
+    return nb
+
+
+def badge_notebooks(root: Path, paths: list[Path] | None = None) -> list[Path]:
+    """Apply :func:`add_course_links` to lessons and solutions (default: all), then regenerate exercises."""
+    paths = paths or notebooks(root, ("lessons", "solutions"))
+    changed = []
+    for path in paths:
+        path = Path(path)
+        relative = path.resolve().relative_to(root.resolve()).as_posix()
+        if relative.startswith("exercises/"):
+            raise ValueError(f"{path}: exercises are generated; badge the solution instead")
+        before = path.read_text()
+        nb = add_course_links(nbformat.read(path, as_version=4), relative, root)
+        text = render(clean(nb))
+        if text != before:
+            path.write_text(text)
+            changed.append(path)
+        if relative.startswith("solutions/"):
+            sync_exercise(path)
+    return changed
+
+
 def course_map(root: Path) -> str:
     """A markdown table of the lessons with links to their exercises and solutions (for the README)."""
     rows = ["| # | lesson | exercises | solutions |", "|---|---|---|---|"]
@@ -281,6 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sync", help="regenerate exercises/ from solutions/")
     sub.add_parser("check", help="hygiene + exercises in sync (exit 1 on problems)")
     sub.add_parser("map", help="print the course map (markdown table) for the README")
+    badges_p = sub.add_parser("badges", help="Binder/Colab badges, links and the guarded Colab install cell "
+                                             "in lessons and solutions (exercises are regenerated)")
+    badges_p.add_argument("paths", nargs="*", type=Path)
+    site_p = sub.add_parser("site", help="build the course website (static HTML, no execution) into _build/site")
+    site_p.add_argument("--out", type=Path, default=None, help="output folder (default: ROOT/_build/site)")
+    site_p.add_argument("--only", nargs="*", default=None,
+                        help="build only these notebooks (paths from the root; for quick tests)")
     parser.add_argument("--root", type=Path, default=Path("."), help="the course folder (default: .)")
     args = parser.parse_args(argv)
     root = args.root
@@ -304,6 +391,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "map":
         print(course_map(root))
+        return 0
+    if args.command == "badges":
+        changed = badge_notebooks(root, args.paths)
+        for path in changed:
+            print(f"{path}: badges, links and Colab cell written")
+        print(f"{len(changed)} notebook(s) changed; exercises regenerated from their solutions")
+        return 0
+    if args.command == "site":
+        from .site import build
+        report = build(root, out=args.out, only=args.only)
+        print(report)
         return 0
     problems = check_all(root)
     for p in problems:
