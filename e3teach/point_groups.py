@@ -1009,9 +1009,9 @@ def group_explorer(names=("C2v", "C3v", "D3d", "D4h", "S4", "Td", "Th", "Oh", "I
     ``.figure`` holds the current figure, ``.select(name)`` changes the group."""
     import ipywidgets as widgets
 
-    from .widgets import _show
+    from .widgets import FigureBox, _show
 
-    box = widgets.VBox()
+    box = FigureBox()
     dropdown = widgets.Dropdown(options=list(names), value=names[0], description="group")
     out = widgets.Output()
 

@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 import torch
 
 from .viz import _f32, _style_layout, _style_scene, _to_numpy, add_arrows, style_3d_axes
-from .widgets import AngleControlled, _angles_text, _show, angle_controls, rotation_matrix
+from .widgets import AngleControlled, StaticTwin, _angles_text, _show, angle_controls, rotation_matrix
 
 __all__ = ["rotate_tensor", "trace_part", "antisymmetric_part", "symmetric_traceless", "antisymmetric_vector",
            "inertia_tensor", "ellipsoid_points", "ellipsoid", "static_ellipsoid", "TensorFrameWidget",
@@ -212,7 +212,7 @@ def static_ellipsoid(T: Any, ax: Any = None, *, resolution: int = 24, title: str
     return style_3d_axes(ax, (0.0, 0.0, 0.0), half, title)
 
 
-class TensorFrameWidget(AngleControlled, widgets.VBox):
+class TensorFrameWidget(StaticTwin, AngleControlled, widgets.VBox):
     r"""Sliders for e3nn's Euler angles (R = R_y(α) R_x(β) R_y(γ)) and a mirror box (R → −R); shows the
     ellipsoid of :math:`R T R^\top` with the rotated frame :math:`(R e_x, R e_y, R e_z)`.
 

@@ -43,6 +43,11 @@ __all__ = [
     "static_point_cloud",
     "heatmap",
     "irreps_blocks",
+    "show",
+    "style",
+    "static_twin",
+    "side_by_side",
+    "mimebundle",
 ]
 
 #: colours used in turn for successive point clouds in one figure
@@ -357,24 +362,31 @@ def sh_surface(
 
 
 def sh_grid(lmax: int, *, resolution: int = 24, normalization: str = "component") -> go.Figure:
-    """All real SH :math:`Y_l^m`, l <= lmax, in a subplot grid: row l, column m (centred)."""
-    from plotly.subplots import make_subplots
+    """All real SH :math:`Y_l^m`, l <= lmax, in ONE 3D scene: row l, column m (centred), each labelled.
 
+    One WebGL context for the whole table (see :func:`side_by_side`); each surface is the radial plot
+    :math:`|Y_l^m(n)|\,n` scaled to the same size so that shapes compare.
+    """
     _check_lm(lmax)
-    ncols = 2 * lmax + 1
-    specs = [[{"type": "scene"} if abs(c - lmax) <= l else None for c in range(ncols)] for l in range(lmax + 1)]
-    titles = [f"l={l}, m={m}" for l in range(lmax + 1) for m in range(-l, l + 1)]
-    fig = make_subplots(rows=lmax + 1, cols=ncols, specs=specs, subplot_titles=titles,
-                        horizontal_spacing=0.005, vertical_spacing=0.02)
+    figs, labels, cells = [], [], []
     for l in range(lmax + 1):
         for m in range(-l, l + 1):
-            sh_surface(l, m, resolution=resolution, normalization=normalization, fig=fig,
-                       row=l + 1, col=m + lmax + 1, showscale=False)
-    _style_scene(fig, axes=False)
-    _style_layout(fig, f"real spherical harmonics, l ≤ {lmax} (rows l, columns m)")
-    fig.update_layout(height=170 * (lmax + 1) + 50)
-    fig.update_annotations(font_size=11)
-    return fig
+            f = sh_surface(l, m, resolution=resolution, normalization=normalization, showscale=False)
+            f.data[0].update(x=_f32(_values(f.data[0].x) / _radius(f.data[0])),
+                             y=_f32(_values(f.data[0].y) / _radius(f.data[0])),
+                             z=_f32(_values(f.data[0].z) / _radius(f.data[0])))
+            orbital = orbital_name(l, m)
+            figs.append(f)
+            labels.append(f"l={l}, m={m}" + (f" {orbital}" if orbital else ""))
+            cells.append((l, m + lmax))
+    return side_by_side(figs, labels, cells=cells, gap=0.25,
+                        title=f"real spherical harmonics, l ≤ {lmax} (rows l, columns m)")
+
+
+def _radius(surface: Any) -> float:
+    """Largest distance from the origin of a surface trace's points."""
+    x, y, z = (_values(v) for v in (surface.x, surface.y, surface.z))
+    return float(np.sqrt(x ** 2 + y ** 2 + z ** 2).max()) or 1.0
 
 
 def _lmax_from_length(length: int, lmax: int | None) -> int:
@@ -671,3 +683,399 @@ def heatmap(
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+# ----------------------------------------------------------------------------- layout rules and static twins
+#: the course's one plotly look: bare template, room for a title, nothing clipped at the bottom
+LAYOUT = dict(template="none", font=dict(size=12), margin=dict(l=10, r=10, b=30, t=60),
+              legend=dict(x=0.0, y=1.0, bgcolor="rgba(255,255,255,0.6)"))
+#: size (pixels) of a static twin when the figure sets none
+TWIN_SIZE = (720, 460)
+TWIN_DPI = 80
+
+
+def style(fig: go.Figure, title: str | None = None, *, height: int | None = None) -> go.Figure:
+    """Apply the course's layout rules to a figure you built yourself (template, margins, title); return it.
+
+    The top margin leaves room for the title (and for subplot titles, which plotly draws above each
+    subplot's domain), the bottom margin for axis labels; 3D scenes get equal aspect, y up.
+    """
+    fig.update_layout(**LAYOUT)
+    if title is not None:
+        fig.update_layout(title=dict(text=title, x=0.5, xanchor="center", y=0.98, yanchor="top"))
+    if height is not None:
+        fig.update_layout(height=height)
+    if any(trace.type in _THREE_D for trace in fig.data):
+        fig.update_scenes(aspectmode="data", camera=_CAMERA)
+    return fig
+
+
+_THREE_D = {"scatter3d", "surface", "mesh3d", "cone"}
+_PLOTLY_SCALES = {"rdbu_r": "RdBu_r", "rdbu": "RdBu", "viridis": "viridis", "plasma": "plasma",
+                  "blues": "Blues", "reds": "Reds", "greys": "Greys", "cividis": "cividis", "twilight": "twilight"}
+
+
+def _mpl_color(color: Any, default: str = PALETTE[0]) -> Any:
+    """A matplotlib colour from a plotly one ('#rrggbb', 'rgb(r,g,b)', 'rgba(r,g,b,a)', a name)."""
+    if color is None:
+        return default
+    if isinstance(color, str):
+        text = color.strip().lower()
+        if text.startswith("rgb"):
+            parts = [float(v) for v in text[text.index("(") + 1:text.index(")")].split(",")]
+            rgb = [v / 255.0 for v in parts[:3]]
+            return (*rgb, parts[3] if len(parts) > 3 else 1.0)
+        return color
+    return default
+
+
+def _cmap(scale: Any):
+    import matplotlib
+
+    if isinstance(scale, str):
+        name = _PLOTLY_SCALES.get(scale.lower(), "viridis")
+        return matplotlib.colormaps[name]
+    if isinstance(scale, (list, tuple)) and scale:  # [[0, color], ..., [1, color]]
+        from matplotlib.colors import LinearSegmentedColormap
+
+        return LinearSegmentedColormap.from_list("plotly", [(float(v), _mpl_color(c)) for v, c in scale])
+    return matplotlib.colormaps["viridis"]
+
+
+def _values(a: Any) -> np.ndarray:
+    """A plotly data array (tuple, list with None for breaks, numpy, base64 dict) as float numpy (None → nan)."""
+    if a is None:
+        return np.zeros(0)
+    if isinstance(a, dict) and "bdata" in a:  # plotly's typed-array encoding
+        import base64
+
+        return np.frombuffer(base64.b64decode(a["bdata"]), dtype=np.dtype(a["dtype"])).astype(float).reshape(
+            a.get("shape", -1) if isinstance(a.get("shape"), (list, tuple)) else -1)
+    arr = np.asarray(a, dtype=object)
+    return np.where(arr == None, np.nan, arr).astype(float)  # noqa: E711
+
+
+def _marker_colors(marker: Any, n: int, default: str) -> Any:
+    color = getattr(marker, "color", None) if marker is not None else None
+    if color is None or isinstance(color, str):
+        return _mpl_color(color, default)
+    values = np.asarray(color, dtype=object)
+    if values.size and isinstance(values.flat[0], str):
+        return [_mpl_color(c, default) for c in values.flat]
+    numbers = values.astype(float)
+    lo = marker.cmin if getattr(marker, "cmin", None) is not None else float(np.nanmin(numbers))
+    hi = marker.cmax if getattr(marker, "cmax", None) is not None else float(np.nanmax(numbers))
+    return _cmap(getattr(marker, "colorscale", None) or "viridis")((numbers - lo) / ((hi - lo) or 1.0))
+
+
+def _draw_3d(ax: Any, traces: Sequence[Any]) -> list[np.ndarray]:
+    """Draw plotly 3D traces on a matplotlib 3D Axes; return the drawn points (for the limits)."""
+    drawn: list[np.ndarray] = []
+    for k, t in enumerate(traces):
+        default = PALETTE[k % len(PALETTE)]
+        opacity = t.opacity if getattr(t, "opacity", None) is not None else 1.0
+        if t.type == "surface":
+            x, y, z = (_values(v) for v in (t.x, t.y, t.z))
+            c = _values(t.surfacecolor) if t.surfacecolor is not None else z
+            lo = t.cmin if t.cmin is not None else float(np.nanmin(c))
+            hi = t.cmax if t.cmax is not None else float(np.nanmax(c))
+            faces = _cmap(t.colorscale or "viridis")((c - lo) / ((hi - lo) or 1.0))
+            ax.plot_surface(x, y, z, facecolors=faces, rstride=1, cstride=1, linewidth=0,
+                            antialiased=False, shade=False, alpha=opacity)
+            drawn.append(np.stack([x.ravel(), y.ravel(), z.ravel()], 1))
+        elif t.type == "scatter3d":
+            x, y, z = (_values(v) for v in (t.x, t.y, t.z))
+            mode = t.mode or ("lines+markers" if len(x) < 20 else "lines")
+            if "lines" in mode:
+                line_color = _mpl_color(getattr(t.line, "color", None), default)
+                width = getattr(t.line, "width", None) or 2
+                ax.plot(x, y, z, color=line_color if not isinstance(line_color, list) else default,
+                        linewidth=0.6 * width, alpha=opacity, label=t.name if t.showlegend is not False else None)
+            if "markers" in mode:
+                size = getattr(t.marker, "size", None)
+                size = 6 if size is None or not np.isscalar(size) else size
+                ax.scatter(x, y, z, color=_marker_colors(t.marker, len(x), default), s=1.5 * size ** 2 / 4,
+                           depthshade=False, alpha=opacity,
+                           label=t.name if ("lines" not in mode and t.showlegend is not False) else None)
+            if "text" in mode and t.text is not None:
+                texts = [t.text] * len(x) if isinstance(t.text, str) else list(t.text)
+                for xi, yi, zi, s in zip(x, y, z, texts):
+                    ax.text(xi, yi, zi, str(s), fontsize=8, ha="center")
+            keep = np.isfinite(x)
+            drawn.append(np.stack([x[keep], y[keep], z[keep]], 1))
+        elif t.type == "cone":
+            xyz = np.stack([_values(v) for v in (t.x, t.y, t.z)], 1)
+            uvw = np.stack([_values(v) for v in (t.u, t.v, t.w)], 1)
+            color = _mpl_color(t.colorscale[0][1] if isinstance(t.colorscale, (list, tuple)) and t.colorscale
+                               else None, ARROW_COLOR)
+            if t.sizemode == "raw":  # the course's arrow heads: |(u, v, w)| is the head's length
+                ax.quiver(*xyz.T, *uvw.T, normalize=False, color=color, pivot="tip", linewidth=1.5,
+                          arrow_length_ratio=1.0)
+            else:
+                size = 0.1 * max(float(np.ptp(np.concatenate(drawn), 0).max()) if drawn else 1.0, 1e-6)
+                ax.quiver(*xyz.T, *uvw.T, length=size, normalize=True, color=color, pivot="tip", linewidth=1.5)
+            drawn.append(xyz)
+        elif t.type == "mesh3d":
+            x, y, z = (_values(v) for v in (t.x, t.y, t.z))
+            tri = np.stack([np.asarray(t.i, int), np.asarray(t.j, int), np.asarray(t.k, int)], 1)
+            ax.plot_trisurf(x, y, z, triangles=tri, color=_mpl_color(t.color, default), alpha=opacity)
+            drawn.append(np.stack([x, y, z], 1))
+    return drawn
+
+
+def _scene_axes_style(ax: Any, scene: Any, drawn: list[np.ndarray], title: str | None) -> None:
+    points = np.concatenate(drawn) if drawn else np.zeros((1, 3))
+    points = points[np.isfinite(points).all(1)] if len(points) else np.zeros((1, 3))
+    lo, hi = points.min(0), points.max(0)
+    ranges = [getattr(getattr(scene, name), "range", None) for name in ("xaxis", "yaxis", "zaxis")]
+    for d, r in enumerate(ranges):
+        if r is not None:
+            lo[d], hi[d] = r
+    span = np.maximum(hi - lo, 1e-6 * max(float((hi - lo).max()), 1e-12))
+    if getattr(scene, "aspectmode", None) == "cube":
+        center, half = (lo + hi) / 2, float(span.max()) / 2
+        lo, hi, span = center - half, center + half, np.full(3, 2 * half)
+    for setter, a, b in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), lo, hi):
+        setter(a, b)
+    # with y vertical, matplotlib orders the box's aspect as (z, x, y) on screen
+    ax.set_box_aspect(tuple(span[[2, 0, 1]] / span.max()), zoom=1.15)
+    eye = getattr(getattr(scene, "camera", None), "eye", None)
+    ex, ey, ez = (eye.x, eye.y, eye.z) if eye is not None and eye.x is not None else (1.45, 0.9, 1.45)
+    # y is vertical (e3nn's polar axis); matplotlib's azimuth is measured in the z-x plane from z
+    ax.view_init(elev=math.degrees(math.atan2(ey, math.hypot(ex, ez))), azim=math.degrees(math.atan2(ex, ez)),
+                 vertical_axis="y")
+    projection = getattr(getattr(getattr(scene, "camera", None), "projection", None), "type", None)
+    ax.set_proj_type("ortho" if projection == "orthographic" else "persp")
+    if getattr(scene.xaxis, "visible", None) is False:
+        ax.set_axis_off()
+    else:
+        for set_label, name in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel), "xyz"):
+            set_label(name, labelpad=-8)
+        ax.tick_params(labelsize=7, pad=-2)
+    if title:
+        ax.set_title(title, fontsize=9, pad=0)
+
+
+def static_twin(fig: go.Figure, *, dpi: int = TWIN_DPI) -> Any:
+    """A matplotlib picture of a plotly figure: the static twin GitHub and nbviewer readers see.
+
+    Draws the traces the course uses (scatter3d markers/lines/text, surface, cone, mesh3d, 2D scatter
+    and heatmap) on one matplotlib Axes per plotly scene or 2D axes, placed at the scene's domain,
+    with plotly's camera (y up). Returns the matplotlib Figure (closed in pyplot).
+    """
+    import matplotlib.pyplot as plt
+
+    fig = fig if isinstance(fig, go.Figure) else go.Figure(fig)
+    if getattr(fig, "_e3teach_parts", None) is not None:
+        return _static_grid(fig, dpi)
+    layout = fig.layout
+    width, height = layout.width or TWIN_SIZE[0], layout.height or TWIN_SIZE[1]
+    out = plt.figure(figsize=(width / 100, height / 100), dpi=dpi)
+    groups: dict[str, list] = {}
+    for t in fig.data:
+        key = (t.scene or "scene") if t.type in _THREE_D else (getattr(t, "xaxis", None) or "x")
+        groups.setdefault(key, []).append(t)
+    titles = _subplot_titles(fig)
+    top = 1.0 - (0.09 if layout.title.text else 0.02)
+    for key, traces in groups.items():
+        three_d = key.startswith("scene")
+        if three_d:
+            x_domain, y_domain = layout[key].domain.x, layout[key].domain.y
+        else:
+            x_domain, y_domain = layout["xaxis" + key[1:]].domain, layout["yaxis" + key[1:]].domain
+        (x0, x1) = x_domain if x_domain else (0, 1)
+        (y0, y1) = y_domain if y_domain else (0, 1)
+        rect = [x0 + 0.01, y0 * top + 0.04, (x1 - x0) - 0.02, (y1 - y0) * top - 0.06]
+        title = titles.get(key)
+        if three_d:
+            ax = out.add_axes(rect, projection="3d")
+            _scene_axes_style(ax, layout[key], _draw_3d(ax, traces), title)
+        else:
+            ax = out.add_axes(rect)
+            _draw_2d(ax, traces, layout, key)
+            if title:
+                ax.set_title(title, fontsize=9)
+        named = [h for h in ax.get_legend_handles_labels()[1] if h and not h.startswith("_")]
+        if len(named) > 1 and layout.showlegend is not False:
+            ax.legend(fontsize=7, loc="upper left", frameon=False)
+    if layout.title.text:
+        out.suptitle(_plain(layout.title.text), fontsize=11, y=0.995, va="top")
+    plt.close(out)
+    return out
+
+
+def _static_grid(fig: go.Figure, dpi: int) -> Any:
+    """The twin of a :func:`side_by_side` figure: one small matplotlib 3D panel per part, on its grid cell."""
+    import matplotlib.pyplot as plt
+
+    figs, titles, cells = fig._e3teach_parts
+    rows, cols = 1 + max(r for r, _ in cells), 1 + max(c for _, c in cells)
+    panel = min(2.2, TWIN_SIZE[0] / 100 / cols * 1.6)
+    out = plt.figure(figsize=(panel * cols, panel * rows + 0.4), dpi=dpi)
+    for part, label, (r, c) in zip(figs, titles, cells):
+        ax = out.add_subplot(rows, cols, r * cols + c + 1, projection="3d")
+        scene = part.layout.scene
+        _scene_axes_style(ax, scene, _draw_3d(ax, part.data), label)
+        ax.set_axis_off()
+    if fig.layout.title.text:
+        out.suptitle(_plain(fig.layout.title.text), fontsize=11)
+    out.subplots_adjust(left=0, right=1, bottom=0, top=1 - 0.4 / (panel * rows + 0.4), wspace=0, hspace=0.05)
+    plt.close(out)
+    return out
+
+
+def _plain(text: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "", text.replace("<br>", " "))
+
+
+def _subplot_titles(fig: go.Figure) -> dict[str, str]:
+    """Subplot titles (annotations above a domain) by the scene/axes key whose domain they centre."""
+    titles: dict[str, str] = {}
+    keys = [k for k in fig.layout if k.startswith("scene")] or []
+    keys += ["x" + k[5:] for k in fig.layout if k.startswith("xaxis")]
+    for a in fig.layout.annotations or ():
+        if a.xref != "paper" or a.text is None:
+            continue
+        best, dist = None, 1e9
+        for key in keys:
+            if key.startswith("scene"):
+                xdom, ydom = fig.layout[key].domain.x, fig.layout[key].domain.y
+            else:
+                xdom, ydom = fig.layout["xaxis" + key[1:]].domain, fig.layout["yaxis" + key[1:]].domain
+            if not xdom or not ydom:
+                continue
+            d = abs((xdom[0] + xdom[1]) / 2 - a.x) + abs(ydom[1] - a.y)
+            if d < dist:
+                best, dist = key, d
+        if best is not None:
+            titles[best] = _plain(a.text)
+    return titles
+
+
+def _draw_2d(ax: Any, traces: Sequence[Any], layout: Any, key: str) -> None:
+    for k, t in enumerate(traces):
+        default = PALETTE[k % len(PALETTE)]
+        if t.type == "heatmap":
+            z = _values(t.z)
+            ax.imshow(z, origin="lower", aspect="auto", cmap=_cmap(t.colorscale or "viridis"))
+        elif t.type in ("scatter", "scattergl"):
+            x, y = _values(t.x), _values(t.y)
+            if not len(x):
+                x = np.arange(len(y), dtype=float)
+            mode = t.mode or "lines"
+            ax.plot(x, y, ("-" if "lines" in mode else "") + ("o" if "markers" in mode else ""),
+                    color=_mpl_color(getattr(t.line, "color", None) or getattr(t.marker, "color", None), default),
+                    markersize=4, label=t.name)
+        elif t.type == "bar":
+            ax.bar(np.arange(len(_values(t.y))) if t.x is None else list(t.x), _values(t.y),
+                   color=_mpl_color(getattr(t.marker, "color", None), default), label=t.name)
+    xaxis, yaxis = layout["xaxis" + key[1:]], layout["yaxis" + key[1:]]
+    if xaxis.title.text:
+        ax.set_xlabel(_plain(xaxis.title.text))
+    if yaxis.title.text:
+        ax.set_ylabel(_plain(yaxis.title.text))
+    if xaxis.type == "log":
+        ax.set_xscale("log")
+    if yaxis.type == "log":
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+
+
+def png_bytes(picture: Any, *, dpi: int = TWIN_DPI) -> bytes:
+    """PNG bytes of a matplotlib Figure, or of a plotly figure's :func:`static_twin`."""
+    import io
+
+    if isinstance(picture, (go.Figure, dict)):
+        picture = static_twin(picture, dpi=dpi)
+    buffer = io.BytesIO()
+    picture.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def mimebundle(fig: go.Figure, *, static: Any = None) -> dict:
+    """One output holding the interactive figure (plotly's mimetype) and its PNG twin.
+
+    JupyterLab renders the richest type it knows (the plotly figure); GitHub and nbviewer, which do not
+    run plotly, show the PNG. ``static``: a matplotlib Figure to use as the twin instead of
+    :func:`static_twin`.
+    """
+    import base64
+
+    import plotly.io as pio
+
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())
+    bundle["image/png"] = base64.b64encode(png_bytes(fig if static is None else static)).decode("ascii")
+    bundle["text/plain"] = f"<plotly figure: {_plain(fig.layout.title.text or 'untitled')}>"
+    return bundle
+
+
+def show(fig: go.Figure, *, static: Any = None) -> None:
+    """Display a plotly figure with its static twin, as one output (see :func:`mimebundle`)."""
+    from IPython.display import display
+
+    if not isinstance(fig, go.Figure):
+        raise TypeError(f"show expects a plotly go.Figure, got {type(fig).__name__}; for a matplotlib figure use display(fig)")
+    display(mimebundle(fig, static=static), raw=True)
+
+
+def side_by_side(figs: Sequence[go.Figure], titles: Sequence[str] | None = None, *, gap: float = 0.35,
+                 columns: int | None = None, cells: Sequence[tuple[int, int]] | None = None,
+                 title: str | None = None) -> go.Figure:
+    """Several 3D figures in ONE WebGL scene, each shifted to its own place on a grid, labelled.
+
+    Browsers keep only ~16 WebGL contexts per page (and the course keeps ≤ 6 scenes per notebook): a
+    subplot grid of 3D scenes costs one context each, this costs one. Each figure's traces are shifted
+    along x (columns) and down y (rows) by its extent plus ``gap`` (relative); a text label sits above.
+    ``cells``: the (row, column) of each figure (default: filled row by row, ``columns`` per row).
+    The camera looks along -z, so the grid reads like a page (x right, y up).
+    """
+    figs = list(figs)
+    if not figs:
+        raise ValueError("side_by_side needs at least one figure")
+    titles = list(titles) if titles is not None else [None] * len(figs)
+    if len(titles) != len(figs):
+        raise ValueError(f"got {len(figs)} figures but {len(titles)} titles")
+    columns = columns or len(figs)
+    cells = list(cells) if cells is not None else [divmod(k, columns) for k in range(len(figs))]
+    if len(cells) != len(figs):
+        raise ValueError(f"got {len(figs)} figures but {len(cells)} cells")
+    boxes = []
+    for f in figs:
+        pts = np.concatenate(_points_of(f.data)) if f.data else np.zeros((1, 3))
+        boxes.append((np.nanmin(pts, 0), np.nanmax(pts, 0)))
+    cell = max(float((hi - lo)[:2].max()) for lo, hi in boxes) * (1 + gap)
+    out = go.Figure()
+    for k, (f, label, (lo, hi)) in enumerate(zip(figs, titles, boxes)):
+        row, col = cells[k]
+        shift = np.array([col * cell, -row * cell, 0.0]) - (lo + hi) / 2
+        for trace in f.data:
+            t = go.Figure(trace).data[0]
+            if t.type in ("scatter3d", "surface", "cone", "mesh3d"):
+                t.update(x=_f32(_values(t.x) + shift[0]), y=_f32(_values(t.y) + shift[1]), z=_f32(_values(t.z) + shift[2]))
+                if t.type == "surface":
+                    t.update(showscale=False)
+                out.add_trace(t)
+        if label:
+            top = (hi - lo)[1] / 2 + shift[1] + (lo + hi)[1] / 2
+            out.add_trace(go.Scatter3d(x=[col * cell], y=[top + 0.12 * cell], z=[0.0], mode="text", text=[label],
+                                       textfont=dict(size=12), showlegend=False, hoverinfo="skip"))
+    _style_scene(out, axes=False)
+    rows, cols = 1 + max(r for r, _ in cells), 1 + max(c for _, c in cells)
+    style(out, title, height=int(min(900, max(300, 80 + TWIN_SIZE[0] * rows / cols))))
+    out.update_layout(showlegend=False)
+    out.update_scenes(camera=dict(eye=dict(x=0.3, y=0.5, z=1.9), up=dict(x=0.0, y=1.0, z=0.0),
+                                  projection=dict(type="orthographic")))
+    out._e3teach_parts = (figs, titles, cells)  # the static twin draws the parts as a grid of panels
+    return out
+
+
+def _points_of(traces: Sequence[Any]) -> list[np.ndarray]:
+    pts = []
+    for t in traces:
+        if t.type in ("scatter3d", "surface", "cone", "mesh3d"):
+            x, y, z = (_values(v).ravel() for v in (t.x, t.y, t.z))
+            keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
+            pts.append(np.stack([x[keep], y[keep], z[keep]], 1))
+    return pts or [np.zeros((1, 3))]

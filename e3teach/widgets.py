@@ -24,7 +24,7 @@ from e3nn import o3
 
 from .viz import ARROW_COLOR, _as_points, _mpl_arrows, _to_numpy, add_arrows, point_cloud, sh_surface, static_point_cloud
 
-__all__ = ["RotationWidget", "rotation_widget", "static_rotation_panel", "SHSelector", "sh_selector",
+__all__ = ["StaticTwin", "FigureBox", "RotationWidget", "rotation_widget", "static_rotation_panel", "SHSelector", "sh_selector",
            "rotation_matrix"]
 
 _OUTPUT_KINDS = ("vector", "tensor")
@@ -50,6 +50,35 @@ def _show(out: widgets.Output, fig: Any) -> None:
     with out:
         out.clear_output(wait=True)
         display(fig)
+
+
+class StaticTwin:
+    """Mixin for a widget that draws a plotly figure (``self.figure``): its output also carries a PNG of
+    that figure, so a reader without a kernel (GitHub, nbviewer) sees a picture where the widget was.
+
+    JupyterLab with a kernel renders the widget (the richer type of the same output); the PNG is the
+    picture of the widget's state when the cell ran.
+    """
+
+    def static_picture(self) -> Any:
+        """The twin: the widget's current figure (override to draw something else)."""
+        return self.figure
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        import base64
+
+        from .viz import png_bytes
+
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if isinstance(bundle, dict) and getattr(self, "figure", None) is not None:
+            bundle["image/png"] = base64.b64encode(png_bytes(self.static_picture())).decode("ascii")
+        return bundle
+
+
+class FigureBox(StaticTwin, widgets.VBox):
+    """A ``VBox`` whose ``.figure`` (plotly) is stored as its static twin (see :class:`StaticTwin`)."""
+
+    figure = None
 
 
 def rotation_matrix(alpha: float, beta: float, gamma: float, mirror: bool = False, *,
@@ -201,7 +230,9 @@ def angle_controls(on_change):
 
     Returns ``(sliders, mirror_box, summary, out, children)``; ``children`` is the laid-out rows.
     """
-    slider = dict(step=0.01, readout_format=".2f", continuous_update=False)
+    # one slider per row, wide enough that a step of the mouse is a small angle (−π..π over 420 px)
+    slider = dict(step=0.01, readout_format=".2f", continuous_update=False,
+                  layout=widgets.Layout(width="420px"), style=dict(description_width="48px"))
     sliders = {
         "alpha": widgets.FloatSlider(value=0.0, min=-math.pi, max=math.pi, description="α (y)", **slider),
         "beta": widgets.FloatSlider(value=0.0, min=0.0, max=math.pi, description="β (x)", **slider),
@@ -211,11 +242,11 @@ def angle_controls(on_change):
     summary, out = widgets.HTML(), widgets.Output()
     for control in (*sliders.values(), mirror_box):
         control.observe(on_change, names="value")
-    children = [widgets.HBox(list(sliders.values())), widgets.HBox([mirror_box, summary]), out]
+    children = [widgets.VBox(list(sliders.values())), widgets.HBox([mirror_box, summary]), out]
     return sliders, mirror_box, summary, out, children
 
 
-class RotationWidget(AngleControlled, widgets.VBox):
+class RotationWidget(StaticTwin, AngleControlled, widgets.VBox):
     r"""Sliders for e3nn's Euler angles (α, β, γ; R = R_y(α) R_x(β) R_y(γ)) and a mirror box.
 
     On each change the cloud is rotated, ``pos @ R.T`` (R → -R when mirrored), and, with a
@@ -369,7 +400,7 @@ def static_rotation_panel(pos: Any, model: Callable | None = None, *,
     return fig
 
 
-class SHSelector(widgets.VBox):
+class SHSelector(StaticTwin, widgets.VBox):
     """Sliders l and m (m's range follows l) showing the real spherical harmonic :func:`~e3teach.viz.sh_surface`."""
 
     def __init__(self, lmax: int = 4, *, resolution: int = 40, normalization: str = "component") -> None:

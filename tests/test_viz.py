@@ -113,8 +113,8 @@ def test_sh_surface_bad_lm(l, m, message):
 
 def test_sh_grid_layout():
     fig = viz.sh_grid(2, resolution=8)
-    assert len(fig.data) == 9
-    assert [a.text for a in fig.layout.annotations][:2] == ["l=0, m=0", "l=1, m=-1"]
+    assert sum(t.type == "surface" for t in fig.data) == 9  # and one text label each, in one scene
+    assert [t.text[0] for t in fig.data if t.type == "scatter3d"][:2] == ["l=0, m=0 s", "l=1, m=-1 p_x"]
 
 
 def test_sphere_signal_values_and_length_check():
