@@ -1000,7 +1000,7 @@ def group_figure(group, *, point=GENERIC_POINT, lmax: int = 12, resolution: int 
         right = sphere_signal(coeffs, resolution=resolution, showscale=False)
         for trace in right.data:
             fig.add_trace(trace, row=1, col=2)
-    fig.update_layout(height=420, showlegend=False, margin=dict(l=0, r=0, t=40, b=0))
+    fig.update_layout(height=420, showlegend=False, margin=dict(l=10, r=10, t=60, b=30))
     return fig
 
 

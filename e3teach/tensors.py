@@ -269,7 +269,7 @@ class TensorFrameWidget(StaticTwin, AngleControlled, widgets.VBox):
         fig.update_scenes(aspectmode="cube", xaxis_range=[-h, h], yaxis_range=[-h, h], zaxis_range=[-h, h])
         title = self.title + " — " if self.title else ""
         fig.update_layout(title=dict(text=title + _angles_text(self.angles, self.mirror), x=0.5),
-                          margin=dict(t=40), height=460, uirevision="e3teach-tensor-frame")
+                          margin=dict(t=60, b=30), height=480, uirevision="e3teach-tensor-frame")
         return fig
 
 

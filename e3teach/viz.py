@@ -153,13 +153,10 @@ def _style_scene(fig: go.Figure, *, axes: bool = True, **scene: Any) -> None:
 
 
 def _style_layout(fig: go.Figure, title: str | None) -> None:
-    fig.update_layout(
-        template="none",
-        margin=dict(l=0, r=0, b=0, t=40 if title else 10),
-        legend=dict(x=0.0, y=1.0, bgcolor="rgba(255,255,255,0.6)"),
-    )
-    if title is not None:
-        fig.update_layout(title=dict(text=title, x=0.5, xanchor="center"))
+    """The course's layout rules (:data:`LAYOUT`, via :func:`style`) on a figure built here."""
+    style(fig, title)
+    if title is None:
+        fig.update_layout(margin=dict(t=20))
 
 
 def _count_clouds(fig: go.Figure) -> int:
@@ -705,8 +702,8 @@ def style(fig: go.Figure, title: str | None = None, *, height: int | None = None
         fig.update_layout(title=dict(text=title, x=0.5, xanchor="center", y=0.98, yanchor="top"))
     if height is not None:
         fig.update_layout(height=height)
-    if any(trace.type in _THREE_D for trace in fig.data):
-        fig.update_scenes(aspectmode="data", camera=_CAMERA)
+    if any(trace.type in _THREE_D for trace in fig.data) and fig.layout.scene.aspectmode is None:
+        _style_scene(fig)  # a figure built by hand: equal aspect, the course's camera (y up)
     return fig
 
 

@@ -333,7 +333,7 @@ class RotationWidget(StaticTwin, AngleControlled, widgets.VBox):
         fig.update_scenes(aspectmode="cube", xaxis_range=[-r, r], yaxis_range=[-r, r], zaxis_range=[-r, r])
         title = self.title + " — " if self.title else ""
         fig.update_layout(title=dict(text=title + _angles_text(self.angles, self.mirror), x=0.5),
-                          margin=dict(t=40), height=480, uirevision="e3teach-rotation")
+                          margin=dict(t=60, b=30), height=500, uirevision="e3teach-rotation")
         return fig
 
 
