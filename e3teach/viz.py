@@ -828,7 +828,8 @@ def _scene_axes_style(ax: Any, scene: Any, drawn: list[np.ndarray], title: str |
     for d, r in enumerate(ranges):
         if r is not None:
             lo[d], hi[d] = r
-    span = np.maximum(hi - lo, 1e-6 * max(float((hi - lo).max()), 1e-12))
+    span = np.maximum(hi - lo, 1e-3 * max(float((hi - lo).max()), 1e-9))  # a flat cloud keeps a thin box
+    lo, hi = (lo + hi) / 2 - span / 2, (lo + hi) / 2 + span / 2
     if getattr(scene, "aspectmode", None) == "cube":
         center, half = (lo + hi) / 2, float(span.max()) / 2
         lo, hi, span = center - half, center + half, np.full(3, 2 * half)
@@ -909,10 +910,15 @@ def _static_grid(fig: go.Figure, dpi: int) -> Any:
     rows, cols = 1 + max(r for r, _ in cells), 1 + max(c for _, c in cells)
     panel = min(2.2, TWIN_SIZE[0] / 100 / cols * 1.6)
     out = plt.figure(figsize=(panel * cols, panel * rows + 0.4), dpi=dpi)
-    for part, label, (r, c) in zip(figs, titles, cells):
+    boxes = [np.concatenate(_points_of(part.data)) for part in figs]
+    half = 0.5 * max(float(np.ptp(b, 0).max()) for b in boxes) or 1.0  # one scale for every panel
+    for part, label, (r, c), points in zip(figs, titles, cells, boxes):
         ax = out.add_subplot(rows, cols, r * cols + c + 1, projection="3d")
-        scene = part.layout.scene
-        _scene_axes_style(ax, scene, _draw_3d(ax, part.data), label)
+        _scene_axes_style(ax, part.layout.scene, _draw_3d(ax, part.data), label)
+        center = (points.min(0) + points.max(0)) / 2
+        for setter, m in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), center):
+            setter(m - half, m + half)
+        ax.set_box_aspect((1, 1, 1), zoom=1.0)
         ax.set_axis_off()
     if fig.layout.title.text:
         out.suptitle(_plain(fig.layout.title.text), fontsize=11)
