@@ -199,3 +199,102 @@ def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, hel
 def test_q2_right_only_for_one_lmax_fails():
     res = status(check.q2, lambda pos, lmax: sh_signal(pos, 3))
     assert res.status == "fail" and "shape" in res.message
+
+
+# ------------------------------------------------------------------------------------------- q5, q6 (issue 10)
+def sphere_quadrature(lmax, nodes_beta=None, nodes_alpha=None):
+    nodes, weights = np.polynomial.legendre.leggauss(lmax + 1 if nodes_beta is None else nodes_beta)
+    beta = torch.arccos(torch.from_numpy(nodes))
+    n_alpha = 2 * lmax + 1 if nodes_alpha is None else nodes_alpha
+    alpha = torch.arange(n_alpha, dtype=torch.float64) * (2 * math.pi / n_alpha)
+    b, a = torch.meshgrid(beta, alpha, indexing="ij")
+    w = torch.from_numpy(weights)[:, None] * (2 * math.pi / n_alpha) * torch.ones_like(a)
+    return o3.angles_to_xyz(a, b).reshape(-1, 3), w.reshape(-1)
+
+
+def monte_carlo(lmax):
+    points = torch.nn.functional.normalize(torch.randn(20000, 3, dtype=torch.float64,
+                                                       generator=torch.Generator().manual_seed(1)), dim=1)
+    return points, torch.full((20000,), 4 * math.pi / 20000, dtype=torch.float64)
+
+
+def sign_changes(values, periodic):
+    s = torch.sign(values)
+    if periodic:
+        s = torch.cat([s, s[:1]])
+    return int((s[1:] != s[:-1]).sum())
+
+
+@pytest.mark.parametrize("wrong, phrase", [
+    (lambda lmax: sphere_quadrature(lmax, nodes_beta=lmax), "too few nodes"),           # Gauss–Legendre one short
+    (lambda lmax: sphere_quadrature(lmax, nodes_alpha=2 * lmax), "too few nodes"),      # α grid one short
+    (monte_carlo, "only approximate"),
+    (lambda lmax: sphere_quadrature(2), "too few nodes"),                               # right only for lmax ≤ 2
+    (lambda lmax: (sphere_quadrature(lmax)[0], sphere_quadrature(lmax)[1] / math.pi / 2), "sum to 2"),
+    (lambda lmax: (sphere_quadrature(lmax)[0], sphere_quadrature(lmax)[1] / 3), "4π"),
+    (lambda lmax: (2 * sphere_quadrature(lmax)[0], sphere_quadrature(lmax)[1]), "unit sphere"),
+    (lambda lmax: sphere_quadrature(lmax)[0], "(points, weights)"),
+    (lambda lmax: (sphere_quadrature(lmax)[0].reshape(-1), sphere_quadrature(lmax)[1]), "(P, 3)"),
+    (lambda lmax: (sphere_quadrature(lmax)[0], sphere_quadrature(lmax)[1][:-1]), "one per point"),
+    (lambda lmax: (sphere_quadrature(lmax)[0], sphere_quadrature(lmax)[1] * float("nan")), "NaN"),
+])
+def test_q5_wrong_answers(wrong, phrase):
+    res = status(check.q5, wrong)
+    assert res.status == "fail" and phrase in res.message, res.message
+
+
+def test_q5():
+    res = status(check.q5, sphere_quadrature)
+    assert res.passed and "exact" in res.message
+    assert status(check.q5, lambda lmax: sphere_quadrature(lmax, lmax + 2, 2 * lmax + 2)).passed   # more nodes: fine
+    assert status(check.q5, ...).status == "not attempted"
+    assert status(check.q5, stub_raises).status == "not attempted"
+    assert status(check.q5, crashes).status == "fail"
+
+
+@pytest.mark.parametrize("wrong, phrase", [
+    (lambda v, periodic: sign_changes(v, False), "last value back to the first"),
+    (lambda v, periodic: sign_changes(v, True), "ends are not neighbours"),
+    (lambda v, periodic: int((torch.sign(v) < 0).sum()), "not right"),
+    (lambda v, periodic: 0.5, "whole number"),
+    (lambda v, periodic: "3", "whole number"),
+])
+def test_q6_wrong_answers(wrong, phrase):
+    res = status(check.q6, wrong)
+    assert res.status == "fail" and phrase in res.message, res.message
+
+
+def test_q6_right_on_the_easy_cases_only():
+    def by_hand_only(values, periodic):                     # right on short sequences, wrong on long ones
+        return sign_changes(values, periodic) if len(values) < 10 else 0
+    res = status(check.q6, by_hand_only)
+    assert res.status == "fail" and "pole to pole" in res.message, res.message
+
+
+def test_q6():
+    res = status(check.q6, sign_changes)
+    assert res.passed and "2|m|" in res.message and "l − |m|" in res.message
+    assert status(check.q6, lambda v, periodic: torch.tensor(sign_changes(v, periodic))).passed
+    assert status(check.q6, ...).status == "not attempted"
+    assert status(check.q6, stub_raises).status == "not attempted"
+    assert status(check.q6, crashes).status == "fail"
+
+
+def test_q5_q6_numpy_and_float32():
+    assert_passes(check.q5, returning_numpy(sphere_quadrature))
+    assert_float32_named(status(check.q5, returning_float32(sphere_quadrature)))    # 1e-12 needs float64
+    assert_passes(check.q6, returning_numpy(lambda v, periodic: torch.tensor(sign_changes(v, periodic))))
+    assert_passes(check.q6, lambda v, periodic: sign_changes(v.float(), periodic))  # signs: float32 is fine
+
+
+@pytest.mark.parametrize("exercise", [check.q5, check.q6])
+def test_q5_q6_missing_return_learner_errors_and_hints(exercise):
+    assert_missing_return(exercise)
+    assert_learner_error(exercise)
+    assert len(exercise.hints) >= 3
+
+
+def test_q5_q6_checker_errors(monkeypatch):
+    assert_checker_error(monkeypatch, check.q5, check, "_gram_error", sphere_quadrature, shown="`sphere_quadrature`")
+    monkeypatch.undo()
+    assert_checker_error(monkeypatch, check.q6, check, "_latitude_circle", sign_changes, shown="`sign_changes`")

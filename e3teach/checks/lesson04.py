@@ -10,9 +10,10 @@ import torch
 from e3nn import o3
 
 from ..env import default_dtype
-from .core import call, exercise, expect_close, expect_equal, expect_tensor, fail
+from .core import (LOW_PRECISION, as_number, call, exercise, expect_close, expect_equal, expect_tensor, fail,
+                   fail_if_float32_precision)
 
-__all__ = ["q1", "q2", "q3", "q4"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6"]
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -188,3 +189,130 @@ def q4(flat_index, xy_index):
                  hint="evaluate o3.spherical_harmonics([0, 1, 2], n, True) at n = (1, 1, 0)/√2 and (1, -1, 0)/√2: "
                       "which component flips sign?")
     return f"flat_index(l, m) = l² + l + m for all l ≤ 6, and the component ∝ xy is index {target} (l=2, m=-1)"
+
+
+# ------------------------------------------------------------------------------------------------ q5
+_GAUSS_HINT = ("Gauss–Legendre nodes in cos β (np.polynomial.legendre.leggauss(k) is exact to degree 2k-1) times "
+               "equally spaced angles α (exact for cos jα, sin jα with j below their number)")
+
+
+def _gram_error(points: torch.Tensor, weights: torch.Tensor, lmax: int) -> torch.Tensor:
+    r"""Per l: max |G - 1| over the harmonics up to l, :math:`G_{ij} = \sum_k w_k Y_i(p_k) Y_j(p_k)` (integral norm)."""
+    Y = _sh(lmax, points, "integral")
+    gram = Y.T @ (weights[:, None] * Y)
+    deviation = (gram - torch.eye(len(gram), dtype=gram.dtype)).abs()
+    return torch.stack([deviation[: (l + 1) ** 2, : (l + 1) ** 2].max() for l in range(lmax + 1)])
+
+
+@exercise("exact integration on the sphere", hints=[
+    "Integrate in e3nn's angles: dΩ = dα d(cos β), α in [0, 2π) around y and cos β in [-1, 1]. Use a product rule: "
+    "nodes in cos β times nodes in α, with the product of the weights.",
+    "A product of two harmonics of degree ≤ lmax is a polynomial of degree ≤ 2 lmax. " + _GAUSS_HINT + ".",
+    "nodes, w = np.polynomial.legendre.leggauss(lmax + 1); beta = arccos(nodes); 2 lmax + 1 angles α = 2πj/n with "
+    "weight 2π/n each; points = o3.angles_to_xyz(alpha, beta) on the meshgrid, weights = w(β) · 2π/n.",
+])
+def q5(sphere_quadrature):
+    sizes = {}
+    for lmax in (1, 3, 6):
+        label = f"sphere_quadrature({lmax})"
+        out = call(sphere_quadrature, lmax)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            fail(f"`{label}` should return two things, (points, weights), got {type(out).__name__}",
+                 "end with `return points, weights`")
+        points = expect_tensor(out[0], f"the points of {label}")
+        weights = expect_tensor(out[1], f"the weights of {label}")
+        if points.ndim != 2 or points.shape[1] != 3:
+            fail(f"the points of `{label}` have shape {tuple(points.shape)}, expected (P, 3): one row per point",
+                 "flatten the grid with .reshape(-1, 3)")
+        if tuple(weights.shape) != (len(points),):
+            fail(f"the weights of `{label}` have shape {tuple(weights.shape)}, expected ({len(points)},): one per point",
+                 "flatten the grid of weights with .reshape(-1), in the same order as the points")
+        p64, w64 = points.to(torch.float64), weights.to(torch.float64)
+        radius = float((p64.norm(dim=1) - 1).abs().max())
+        if radius > 1e-6:
+            fail(f"the points of `{label}` are not on the unit sphere (|p| - 1 up to {radius:.2g})",
+                 "o3.angles_to_xyz(alpha, beta) gives unit vectors")
+        total = float(w64.sum())
+        if abs(total - 4 * math.pi) > 1e-6:
+            if abs(total - 2) < 1e-6:
+                fail(f"the weights of `{label}` sum to 2: that is ∫ d(cos β) alone; the sphere's area is 4π",
+                     "multiply each cos β weight by the α weight 2π/n")
+            fail(f"the weights of `{label}` sum to {total:.6g}, but integrating f = 1 must give the area of the unit "
+                 "sphere, 4π ≈ 12.566", "the cos β weights sum to 2 and the α weights to 2π")
+        errors = _gram_error(p64, w64, lmax)
+        err = float(errors[-1])
+        if err < 1e-12:
+            sizes[lmax] = len(points)
+            continue
+        low = points if points.dtype in LOW_PRECISION else weights
+        fail_if_float32_precision(low, err, f"the quadrature of {label}", needed="1e-12",
+                                  how="build the nodes in float64: torch.from_numpy(nodes) keeps NumPy's float64, "
+                                      "torch.arange(n, dtype=torch.float64), torch.tensor(..., dtype=torch.float64)")
+        first_bad = next(l for l in range(lmax + 1) if errors[l] >= 1e-12)
+        if first_bad > 0 and err > 0.1:          # exact at low l, wrong beyond: an exact rule too small
+            fail(f"`{label}` integrates the harmonics up to l = {first_bad - 1} exactly but not l = {first_bad} "
+                 f"(Gram matrix off by {err:.2g}): too few nodes — products of two harmonics have degree up to "
+                 f"2 lmax = {2 * lmax}", "k Gauss–Legendre nodes are exact to degree 2k - 1; n equally spaced α to "
+                                         "frequency n - 1")
+        fail(f"`{label}` is only approximate: Σ_k w_k Y_i(p_k) Y_j(p_k) differs from δ_ij by up to {err:.2g}, "
+             "where an exact rule gives round-off (< 1e-12)", _GAUSS_HINT)
+    return (f"Σ_k w_k Y_i(p_k) Y_j(p_k) = δ_ij to 1e-12 for every pair of 'integral' harmonics up to lmax = 1, 3, 6 "
+            f"(with {sizes[6]} points for lmax = 6): the rule is exact")
+
+
+# ------------------------------------------------------------------------------------------------ q6
+def _latitude_circle() -> torch.Tensor:
+    alpha = torch.linspace(0, 2 * math.pi, 721, dtype=torch.float64)[:-1] + 0.01
+    return o3.angles_to_xyz(alpha, torch.tensor(1.0, dtype=torch.float64))
+
+
+def _meridian() -> torch.Tensor:
+    beta = torch.linspace(0.01, math.pi - 0.01, 720, dtype=torch.float64)
+    return o3.angles_to_xyz(torch.tensor(0.3, dtype=torch.float64), beta)
+
+
+def _sign_changes(values: list, periodic: bool) -> int:
+    """Sign changes between neighbours of a list of nonzero numbers (the last and the first too when periodic)."""
+    sequence = values + values[:1] if periodic else values
+    return sum(a * b < 0 for a, b in zip(sequence, sequence[1:]))
+
+
+@exercise("counting nodal lines", hints=[
+    "A sign change is a place where two neighbours have different signs: compare torch.sign(values) with itself "
+    "shifted by one.",
+    "With periodic=True the sequence closes on itself: the last value is also a neighbour of the first.",
+    "s = torch.sign(values); append s[:1] at the end when periodic; return int((s[1:] != s[:-1]).sum())",
+])
+def q6(sign_changes):
+    cases = [([-1.0, 2.0, 3.0, -4.0, 5.0], False, 3), ([-1.0, 2.0, 3.0, -4.0, 5.0], True, 4),
+             ([0.5, 2.0, 3.0], True, 0), ([-2.0, 4.0], False, 1), ([-2.0, 4.0, 1.0, 3.0], True, 2)]
+
+    def count(values, periodic):
+        label = f"sign_changes(torch.tensor({values}), periodic={periodic})"
+        out = as_number(call(sign_changes, torch.tensor(values, dtype=torch.float64), periodic), label, integer=True,
+                        hint="return a whole number, e.g. int(...)")
+        return label, out
+
+    for values, periodic, expected in cases:
+        label, out = count(values, periodic)
+        if out == expected:
+            continue
+        other = _sign_changes(values, not periodic)
+        if out == other == count(values, not periodic)[1]:  # right for the other flag, and the same either way
+            if periodic:
+                fail(f"`{label}` is {out}, expected {expected}: with periodic=True the step from the last value "
+                     "back to the first counts too", "compare the sign of values[-1] with that of values[0]")
+            fail(f"`{label}` is {out}, expected {expected}: with periodic=False the ends are not neighbours")
+        expect_equal(out, expected, label, hint="count the neighbours whose signs differ")
+    circle, meridian = _latitude_circle(), _meridian()
+    for l in range(5):
+        on_circle, on_meridian = _sh(l, circle)[:, l * l:], _sh(l, meridian)[:, l * l:]
+        for m in range(-l, l + 1):
+            around = as_number(call(sign_changes, on_circle[:, m + l], True), "sign_changes", integer=True)
+            along = as_number(call(sign_changes, on_meridian[:, m + l], False), "sign_changes", integer=True)
+            if (around, along) != (2 * abs(m), l - abs(m)):
+                fail(f"for Y_{l},{m} your function counts {around} sign changes around a circle of latitude and {along} "
+                     f"from pole to pole; expected {2 * abs(m)} and {l - abs(m)}",
+                     "test it on a short tensor you can count by hand")
+    return ("counts sign changes right, and for every l ≤ 4: Y_l,m changes sign 2|m| times around a circle of latitude "
+            "and l − |m| times from pole to pole — |m| nodal great circles, l − |m| nodal circles of latitude")
