@@ -1,4 +1,4 @@
-"""Checkers for exercises/10_point_groups."""
+"""Checkers for exercises/10a_point_groups (closure, invariant harmonics, allene)."""
 from __future__ import annotations
 
 import math
@@ -130,29 +130,3 @@ def q3(answer):
     except ValueError:
         fail(f"{answer!r} is not a Schoenflies symbol", "examples: 'C2v', 'D3h', 'Td'")
     fail(f"{known} is not allene's point group", wrong.get(known, "run pg.identify(pos, species) on the molecule"))
-
-
-_Q4_CASES = [("Oh", 0), ("Td", 1), ("C3v", 4), ("D3", 2), ("C6v", 3), ("C2v", 5), ("D2d", 2), ("C1", 18)]
-
-
-@exercise("Neumann: independent piezoelectric components", hints=[
-    "The piezoelectric tensor d_ijk is symmetric in its last two indices ('ijk=ikj') and each index is a polar vector (1o).",
-    "irreps = o3.ReducedTensorProducts('ijk=ikj', i='1o', j='1o').irreps_out; the answer is the rank of "
-    "pg.invariant_projector(group, irreps).",
-    "int(torch.linalg.matrix_rank(pg.invariant_projector(group, irreps)))",
-])
-def q4(piezo_count):
-    """Check piezo_count(group) against the standard tables for eight crystal classes."""
-    for name, expected in _Q4_CASES:
-        group = pg.point_group(name)
-        got = _as_int(call(piezo_count, group, name=f"piezo_count({name})"), f"piezo_count({name})",
-                      "return int(torch.linalg.matrix_rank(projector)): a number of components is a whole number")
-        if got != expected:
-            if name == "C1" and got == 27:
-                hint = "27 = 3³ ignores the symmetry d_ijk = d_ikj (use the formula 'ijk=ikj')"
-            elif name == "Td" and got == 0 or name == "Oh" and got != 0:
-                hint = "the indices are polar vectors, parity odd: i='1o', not '1e'"
-            else:
-                hint = "rank of the group-averaged representation on the irreps of ReducedTensorProducts('ijk=ikj', i='1o', j='1o')"
-            fail(f"piezo_count({name}) = {got}, expected {expected}", hint)
-    return "matches the tables: " + ", ".join(f"{n} {c}" for n, c in _Q4_CASES)
