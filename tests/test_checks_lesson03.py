@@ -244,3 +244,67 @@ def test_q4_learner_error_inside_the_equivariance_check_is_the_learners():
     (check.q3, "_l1_reference", l1_blocks), (check.q4, "check_equivariance", triple)])
 def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
     assert_checker_error(monkeypatch, exercise, check, helper, answer)
+
+
+# --- q5: Schur's lemma --------------------------------------------------------------------------------
+def schur_count(irreps_in, irreps_out):
+    irreps_in, irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
+    return sum(m1 * m2 for m1, ir1 in irreps_in for m2, ir2 in irreps_out if ir1 == ir2)
+
+
+def null_space_count(irreps_in, irreps_out):
+    from e3teach.schur import count_equivariant_linear_maps
+    return count_equivariant_linear_maps(irreps_in, irreps_out)
+
+
+def ignores_parity(irreps_in, irreps_out):
+    irreps_in, irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
+    return sum(m1 * m2 for m1, ir1 in irreps_in for m2, ir2 in irreps_out if ir1.l == ir2.l)
+
+
+def adds_multiplicities(irreps_in, irreps_out):
+    irreps_in, irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
+    return sum(m1 + m2 for m1, ir1 in irreps_in for m2, ir2 in irreps_out if ir1 == ir2)
+
+
+def entry_by_entry(irreps_in, irreps_out):
+    """Right only when the entries line up one to one (the easy case)."""
+    return sum(m1 * m2 for (m1, ir1), (m2, ir2) in zip(o3.Irreps(irreps_in), o3.Irreps(irreps_out)) if ir1 == ir2)
+
+
+def without_strings(irreps_in, irreps_out):
+    return sum(m1 * m2 for m1, ir1 in irreps_in for m2, ir2 in irreps_out if ir1 == ir2)
+
+
+def test_q5_cases_match_e3nn_and_the_null_space():
+    for irreps_in, irreps_out in check.Q5_CASES:
+        assert o3.Linear(irreps_in, irreps_out).weight_numel == schur_count(irreps_in, irreps_out) == \
+            null_space_count(irreps_in, irreps_out)
+    assert any(schur_count(a, b) == 0 for a, b in check.Q5_CASES)              # a parity mismatch with no map
+
+
+@pytest.mark.parametrize("answer", [schur_count, null_space_count, returning_numpy(lambda a, b: torch.tensor(schur_count(a, b))),
+                                    lambda a, b: np.int64(schur_count(a, b)), lambda a, b: float(schur_count(a, b))])
+def test_q5_right_answers_pass(answer):
+    assert_passes(check.q5, answer)
+
+
+@pytest.mark.parametrize("answer, words", [
+    (ignores_parity, "parity"),
+    (adds_multiplicities, "multiply"),
+    (entry_by_entry, "expected"),
+    (without_strings, "your code raised"),
+    (lambda a, b: 0.5, "whole number"),
+    (lambda a, b: "7", "whole number"),
+    (lambda a, b: torch.ones(2), "one number"),
+])
+def test_q5_typical_mistakes(answer, words):
+    st, msg = status(check.q5, answer)
+    assert st == "fail" and words in msg, msg
+
+
+def test_q5_stub_missing_return_and_errors(monkeypatch):
+    assert status(check.q5, stub_raise)[0] == "not attempted"
+    assert_missing_return(check.q5)
+    assert_learner_error(check.q5)
+    assert_checker_error(monkeypatch, check.q5, check, "_q5_expected", schur_count)

@@ -5,6 +5,7 @@
     check.q2(irreps_of_quantity) # irreps of physical quantities
     check.q3(l1_blocks)          # extract the l = 1 blocks of a feature tensor
     check.q4(pseudoscalar)       # a pseudoscalar from three vectors
+    check.q5(count_equivariant_maps)  # Schur's lemma: how many equivariant linear maps
 """
 from __future__ import annotations
 
@@ -256,4 +257,66 @@ def q4(pseudoscalar):
     return "transforms as 0o under O(3) (flips under inversion) and equals a · (b × c) = det[a; b; c]"
 
 
-__all__ = ["q1", "q2", "q3", "q4", "Q1_IRREPS", "Q2_QUANTITIES"]
+# --- q5 ---------------------------------------------------------------------------------------------
+
+#: (irreps_in, irreps_out) pairs of exercise 5: multiplicities, parity mismatches, entries that are not neighbours.
+Q5_CASES = [
+    ("2x0e + 1x1o", "3x0e + 1x1o"),
+    ("1o", "1e"),                                  # same l, opposite parity: nothing
+    ("3x1o + 2x2e", "2x1o + 1x2e + 1x0e"),
+    ("1o + 2e + 1o", "2x1o + 1x2o"),               # two 1o entries that are not neighbours; 2e vs 2o
+    ("4x0e + 0o", "2x0o + 3x0e"),
+    ("2x1e", "1x1o + 3x1e"),
+]
+
+
+def _q5_expected(irreps_in, irreps_out) -> int:
+    """What e3nn's equivariant linear layer learns: one weight per pair of copies of the same irrep."""
+    return o3.Linear(irreps_in, irreps_out).weight_numel
+
+
+def _count_ignoring_parity(irreps_in, irreps_out) -> int:
+    """The typical mistake: matching the degree l only."""
+    return sum(mul_in * mul_out for mul_in, ir_in in o3.Irreps(irreps_in) for mul_out, ir_out in o3.Irreps(irreps_out)
+               if ir_in.l == ir_out.l)
+
+
+def _count_with_sums(irreps_in, irreps_out) -> int:
+    """The other typical mistake: adding the multiplicities instead of multiplying them."""
+    return sum(mul_in + mul_out for mul_in, ir_in in o3.Irreps(irreps_in) for mul_out, ir_out in o3.Irreps(irreps_out)
+               if ir_in == ir_out)
+
+
+@exercise("count the equivariant linear maps (Schur's lemma)", hints=[
+    "Schur's lemma: an equivariant linear map only connects equal irreps, same l AND same parity; between a copy of "
+    "an irrep in the input and a copy of the same irrep in the output it is one number times the identity.",
+    "So each pair (input copy, output copy) of the same irrep gives one free number: add mul_in × mul_out over all "
+    "pairs of entries (mul_in, ir_in), (mul_out, ir_out) of o3.Irreps(irreps_in), o3.Irreps(irreps_out) with ir_in == ir_out.",
+    "sum(m1 * m2 for m1, ir1 in o3.Irreps(irreps_in) for m2, ir2 in o3.Irreps(irreps_out) if ir1 == ir2)",
+])
+def q5(count_equivariant_maps):
+    """``count_equivariant_maps(irreps_in, irreps_out)`` → the dimension of the space of equivariant linear maps,
+    compared with ``o3.Linear(irreps_in, irreps_out).weight_numel`` on hidden cases."""
+    for k, (irreps_in, irreps_out) in enumerate(Q5_CASES):
+        args = (irreps_in, irreps_out) if k % 2 == 0 else (o3.Irreps(irreps_in), o3.Irreps(irreps_out))
+        label = f"count_equivariant_maps({irreps_in!r}, {irreps_out!r})"
+        got = as_number(call(count_equivariant_maps, *args, name="count_equivariant_maps"), label, integer=True,
+                        hint="return one whole number: the dimension of the space of equivariant maps")
+        want = _q5_expected(irreps_in, irreps_out)
+        if got == want:
+            continue
+        if got == _count_ignoring_parity(irreps_in, irreps_out):
+            fail(f"{label} = {got}, expected {want}: you matched the degree l but not the parity",
+                 "a 1o and a 1e have the same l but are different irreps: no equivariant map connects them "
+                 "(compare whole irreps, ir_in == ir_out)")
+        if got == _count_with_sums(irreps_in, irreps_out):
+            fail(f"{label} = {got}, expected {want}: multiplicities multiply, they do not add",
+                 "each of the mul_in input copies maps to each of the mul_out output copies with its own number: "
+                 "mul_in × mul_out")
+        fail(f"{label} = {got}, expected {want} (o3.Linear's weight_numel)",
+             "add mul_in × mul_out over every pair of entries with the same irrep — also entries that are not neighbours")
+    return (f"equals o3.Linear's weight_numel on {len(Q5_CASES)} pairs of irreps (multiplicities, parity mismatches, "
+            "repeated entries; strings and Irreps)")
+
+
+__all__ = ["q1", "q2", "q3", "q4", "q5", "Q1_IRREPS", "Q2_QUANTITIES", "Q5_CASES"]
