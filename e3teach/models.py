@@ -1,13 +1,15 @@
 r"""Small, readable reference models built from e3nn parts.
 
-- :class:`PointConvolution` — one equivariant point convolution: for every edge ``src → dst``
+- :class:`PointConvolution` — one equivariant point convolution (lesson 07): for every edge ``src → dst``
 
-  .. math:: m_{e} = \mathrm{TP}\big(x_\text{src},\ Y(\hat r_e);\ W(|r_e|)\big),\qquad
-            x'_\text{dst} = \frac{1}{\sqrt{n}} \sum_{e \to \text{dst}} m_e ,
+  .. math:: m_{e} = u(|r_e|)\,\mathrm{TP}\big(x_\text{src},\ Y(\hat r_e);\ W(|r_e|)\big),\qquad
+            x'_\text{dst} = W_\text{self}\,x_\text{dst} + \frac{1}{\sqrt{n}} \sum_{e \to \text{dst}} m_e ,
 
   with ``r_e = pos[dst] - pos[src]``, spherical harmonics :math:`Y`, tensor-product weights
-  :math:`W` produced by an MLP of a radial basis of :math:`|r_e|` (with a smooth cutoff, so an atom
-  crossing ``r_max`` changes nothing abruptly), and :math:`n` the typical number of neighbours.
+  :math:`W` produced by an MLP of a radial basis of :math:`|r_e|`, and :math:`n` the typical number
+  of neighbours. The smooth cutoff :math:`u` on the message (``smooth_cutoff=True``) and the
+  self-interaction :math:`W_\text{self}` (an ``o3.Linear``, ``self_interaction=True``) are optional;
+  without them (the default, used by the networks below) the radial basis alone vanishes at ``r_max``.
 - :func:`gated_irreps` / :class:`GatedBlock` — a point convolution followed by an ``e3nn.nn.Gate``.
 - :class:`EquivariantPointNet` — a few gated blocks, pooled per graph: the network of lessons
   01, 07–09 (and reused later).
@@ -43,29 +45,48 @@ class RadialBasis(torch.nn.Module):
         return emb.mul(self.num_basis ** 0.5)
 
 
+def polynomial_cutoff(r: torch.Tensor, r_max: float, p: int = 6) -> torch.Tensor:
+    r"""The smooth cutoff of DimeNet/NequIP: :math:`u(x) = 1 - \tfrac{(p+1)(p+2)}{2}x^p + p(p+2)x^{p+1}
+    - \tfrac{p(p+1)}{2}x^{p+2}` for :math:`x = r/r_\max < 1`, else 0; :math:`u(1) = u'(1) = u''(1) = 0`."""
+    x = r / r_max
+    u = 1 - (p + 1) * (p + 2) / 2 * x**p + p * (p + 2) * x ** (p + 1) - p * (p + 1) / 2 * x ** (p + 2)
+    return u * (x < 1)
+
+
 class PointConvolution(torch.nn.Module):
     """An equivariant point convolution (see the module docstring for the formula)."""
 
     def __init__(self, irreps_in, irreps_out, *, lmax: int = 2, r_max: float = 1.5, num_basis: int = 10,
-                 radial_hidden: int = 16, num_neighbors: float = 3.0):
+                 radial_hidden: int = 16, num_neighbors: float = 3.0, self_interaction: bool = False,
+                 smooth_cutoff: bool = False):
         super().__init__()
         self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
         self.irreps_sh = o3.Irreps.spherical_harmonics(lmax)
-        self.num_neighbors = float(num_neighbors)
+        self.r_max, self.num_neighbors, self.smooth_cutoff = float(r_max), float(num_neighbors), smooth_cutoff
         self.radial = RadialBasis(r_max, num_basis)
         self.tp = o3.FullyConnectedTensorProduct(self.irreps_in, self.irreps_sh, self.irreps_out,
                                                  shared_weights=False)
         self.weights = enn.FullyConnectedNet([num_basis, radial_hidden, self.tp.weight_numel], torch.nn.functional.silu)
+        self.self_interaction = o3.Linear(self.irreps_in, self.irreps_out) if self_interaction else None
+
+    def messages(self, x: torch.Tensor, edge_src: torch.Tensor, edge_vec: torch.Tensor) -> torch.Tensor:
+        """One message per edge: ``u(r) TP(x[src], Y(edge_vec); MLP(basis(r)))`` (``u = 1`` without the cutoff)."""
+        length = edge_vec.norm(dim=1)
+        sh = o3.spherical_harmonics(self.irreps_sh, edge_vec, normalize=True, normalization="component")
+        messages = self.tp(x[edge_src], sh, self.weights(self.radial(length)))
+        if self.smooth_cutoff:
+            messages = messages * polynomial_cutoff(length, self.r_max)[:, None]
+        return messages
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, edge_src: torch.Tensor, edge_dst: torch.Tensor,
                 edge_vec: torch.Tensor | None = None) -> torch.Tensor:
         """``edge_vec`` defaults to ``pos[edge_dst] - pos[edge_src]``; pass it to add periodic cell shifts (lesson 12)."""
         if edge_vec is None:
             edge_vec = pos[edge_dst] - pos[edge_src]
-        sh = o3.spherical_harmonics(self.irreps_sh, edge_vec, normalize=True, normalization="component")
-        weights = self.weights(self.radial(edge_vec.norm(dim=1)))
-        messages = self.tp(x[edge_src], sh, weights)
-        return scatter_sum(messages, edge_dst, x.shape[0]) / math.sqrt(self.num_neighbors)
+        out = scatter_sum(self.messages(x, edge_src, edge_vec), edge_dst, x.shape[0]) / math.sqrt(self.num_neighbors)
+        if self.self_interaction is not None:
+            out = out + self.self_interaction(x)
+        return out
 
 
 def tp_path_exists(irreps_in1, irreps_in2, ir_out) -> bool:
@@ -187,7 +208,7 @@ class SortedDistanceMLP(torch.nn.Module):
         return self.net(sorted_distances(pos))
 
 
-__all__ = ["RadialBasis", "PointConvolution", "tp_path_exists", "gated_irreps", "GatedBlock",
+__all__ = ["RadialBasis", "polynomial_cutoff", "PointConvolution", "tp_path_exists", "gated_irreps", "GatedBlock",
            "EquivariantPointNet", "PlainMLP", "sorted_distances", "SortedDistanceMLP", "MLPEnsemble"]
 
 
