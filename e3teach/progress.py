@@ -157,7 +157,7 @@ def course_exercises(checks_dir: Path = CHECKS_DIR) -> dict[str, list[tuple[str,
     imports nothing heavy and a broken module cannot stop it."""
     found: dict[str, list[tuple[str, str]]] = {}
     for module in sorted(checks_dir.glob("lesson*.py")):
-        match = re.fullmatch(r"lesson(\d+)", module.stem)
+        match = re.fullmatch(r"lesson(\d+[a-z]?)", module.stem)      # lesson10a.py for a split lesson
         if not match:
             continue
         try:
@@ -181,6 +181,14 @@ def course_exercises(checks_dir: Path = CHECKS_DIR) -> dict[str, list[tuple[str,
 
 
 # --- the table ------------------------------------------------------------------------------------------
+
+def _shown(path: Path) -> str:
+    """A path as a learner reads it: ``~/.e3teach/progress.json`` under the home folder."""
+    try:
+        return "~/" + Path(path).resolve().relative_to(Path.home().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
 
 @dataclass
 class Row:
@@ -214,7 +222,7 @@ class Progress:
 
     def summary(self) -> str:
         c = self.counts()
-        where = f"recorded in {self.path}" if self.path else f"recording is off ({PROGRESS_ENV}=off)"
+        where = f"recorded in {_shown(self.path)}" if self.path else f"recording is off ({PROGRESS_ENV}=off)"
         return (f"{c['pass']} of {len(self.rows)} exercises ✅, {c['fail']} ❌, {c['not attempted']} ⏳, "
                 f"{c['checker error']} ⚠️, {c['not run']} not run yet — {where}")
 
@@ -266,7 +274,7 @@ def progress(lesson: str | int | None = None, *, format: str = "table", path: st
     file = Path(path) if path is not None else progress_path()
     records = load(file)["records"] if file is not None else {}
     known = course_exercises()
-    wanted = None if lesson is None else f"{int(lesson):02d}"
+    wanted = None if lesson is None else (f"{lesson:02d}" if isinstance(lesson, int) else str(lesson).zfill(2))
     rows = []
     lessons = sorted(set(known) | set(records))
     for les in lessons:
