@@ -1,0 +1,231 @@
+"""The course website (`e3teach-author site`): built from the committed notebooks, checked in a real browser.
+
+The pytest run builds a small site (lesson 00 and lesson 04 with its exercise and solution: maths, plotly
+figures, a widget, badges). The whole course is built and checked when ``E3TEACH_SITE_FULL=1`` (a step of
+``.ci/run``; about a minute to build, a minute in the browser), with screenshots of a sample of pages in
+``_build/site_screenshots``.
+
+In the browser (Debian's chromium through Playwright; the test skips, saying why, when either is absent),
+every lesson page must have: no console error or failed request, every plotly figure drawn (SVG, and a WebGL
+canvas for 3D scenes), every formula typeset by MathJax without error. Without the browser: no broken internal
+link or anchor on any page, and no page loads anything from the network.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu"]
+FULL = os.environ.get("E3TEACH_SITE_FULL", "") not in ("", "0")
+MINI = ["lessons/00_start_here.ipynb", "lessons/04_spherical_harmonics.ipynb",
+        "exercises/04_spherical_harmonics.ipynb", "solutions/04_spherical_harmonics.ipynb"]
+SCREENSHOTS = ["index", "lessons/00_start_here", "lessons/04_spherical_harmonics", "lessons/09_tetris",
+               "exercises/04_spherical_harmonics", "TEACHING"]
+
+pytest.importorskip("sphinx", reason="the site needs the [site] extra (sphinx, myst-nb, sphinx-book-theme)")
+pytest.importorskip("myst_nb", reason="the site needs the [site] extra (myst-nb)")
+
+
+class Page(HTMLParser):
+    """The ids, links and loaded resources of one HTML page."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.ids, self.links, self.loads = set(), [], []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        for key in ("src",) if tag in ("script", "img", "iframe") else ("href",) if tag == "link" else ():
+            if attrs.get(key):
+                self.loads.append(attrs[key])
+
+
+def is_external(url: str) -> bool:
+    return bool(urlsplit(url).scheme) or url.startswith("//")
+
+
+def static_problems(out: Path) -> list[str]:
+    """Broken internal links/anchors and network loads, over every page of the site."""
+    pages = {p: Page(p.read_text(encoding="utf-8")) for p in out.rglob("*.html") if "_static" not in p.parts}
+    problems = []
+    for path, page in pages.items():
+        name = path.relative_to(out)
+        for url in page.loads:
+            if is_external(url) and not url.startswith("data:"):
+                problems.append(f"{name}: loads {url} from the network")
+        for url in page.links + [u for u in page.loads if not is_external(u)]:
+            if is_external(url) or url.startswith(("mailto:", "javascript:")):
+                continue
+            parts = urlsplit(url)
+            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if not target.exists():
+                problems.append(f"{name}: broken link {url}")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                ids = pages[target].ids if target in pages else Page(target.read_text(encoding="utf-8")).ids
+                if unquote(parts.fragment) not in ids:
+                    problems.append(f"{name}: link {url}: no #{parts.fragment} on that page")
+    return problems
+
+
+def browser():
+    """A Playwright chromium on Debian's browser (never a downloaded one), or a skip that says why."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no {CHROMIUM}: apt-get install chromium to run the site's browser test")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright to run the browser test")
+    return sync_api.sync_playwright()
+
+
+CHECK_PAGE = """async () => {
+  const figs = [...document.querySelectorAll('div.e3teach-plotly')];
+  const start = Date.now();
+  while (figs.some(f => !f.dataset.drawn) && Date.now() - start < 120000) await new Promise(r => setTimeout(r, 100));
+  let math = {sources: document.querySelectorAll('span.math, div.math').length, done: true};
+  if (math.sources) {
+    const t0 = Date.now();
+    while (!(window.MathJax && MathJax.startup && MathJax.startup.promise) && Date.now() - t0 < 60000)
+      await new Promise(r => setTimeout(r, 100));
+    math.done = await Promise.race([MathJax.startup.promise.then(() => true),
+                                    new Promise(r => setTimeout(() => r(false), 120000))]);
+    math.rendered = document.querySelectorAll('span.math mjx-container, div.math mjx-container').length;
+    math.errors = document.querySelectorAll('mjx-merror, [data-mjx-error]').length;
+    math.raw = [...document.querySelectorAll('span.math, div.math')].filter(e => !e.querySelector('mjx-container')).length;
+  }
+  return {
+    figures: figs.map(f => ({drawn: f.dataset.drawn || 'no', svg: !!f.querySelector('.main-svg'),
+                             scenes: f.querySelectorAll('.gl-container').length,
+                             canvases: [...f.querySelectorAll('.gl-container canvas')].filter(c => c.width > 0).length})),
+    math,
+    copy: document.querySelectorAll('button.copybtn').length,
+    code: document.querySelectorAll('div.cell_input pre, div.highlight pre').length,
+    launch: [...document.querySelectorAll('a')].filter(a => /mybinder|colab/.test(a.href)).length,
+  };
+}"""
+
+
+def browser_check(out: Path, page_names: list[str], screenshots: Path | None = None) -> dict:
+    """Open each page from file:// and check it; returns {page: result} with the problems found."""
+    results = {}
+    with browser() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = chromium.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(180_000)
+            context.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
+                          lambda route: route.abort())                     # the site must need no network
+            for name in page_names:
+                errors = []
+                page = context.new_page()
+                page.on("console", lambda msg, e=errors: e.append(f"console: {msg.text}") if msg.type == "error" else None)
+                page.on("pageerror", lambda exc, e=errors: e.append(f"page error: {exc}"))
+                page.on("requestfailed", lambda req, e=errors: e.append(f"request failed: {req.url}"))
+                page.goto((out / f"{name}.html").as_uri(), wait_until="load", timeout=180_000)
+                found = page.evaluate(CHECK_PAGE)
+                found["errors"] = errors
+                if screenshots is not None and name in SCREENSHOTS:
+                    shot = screenshots / f"{name.replace('/', '__')}.png"
+                    page.screenshot(path=str(shot), full_page=False)
+                    found["screenshot"] = shot
+                results[name] = found
+                page.close()
+        finally:
+            chromium.close()
+    return results
+
+
+def page_problems(name: str, found: dict) -> list[str]:
+    problems = [f"{name}: {e}" for e in found["errors"]]
+    for k, fig in enumerate(found["figures"]):
+        if fig["drawn"] != "1" or not fig["svg"]:
+            problems.append(f"{name}: plotly figure {k + 1} not drawn ({fig})")
+        if fig["scenes"] and fig["canvases"] < 1:
+            problems.append(f"{name}: plotly figure {k + 1} has a 3D scene without a WebGL canvas")
+    math = found["math"]
+    if math["sources"]:
+        if not math["done"] or math["errors"] or math["raw"] or math["rendered"] < math["sources"]:
+            problems.append(f"{name}: maths not rendered ({math})")
+    if found["code"] and found["copy"] == 0:
+        problems.append(f"{name}: code cells without a copy button")
+    if name.startswith(("lessons/", "exercises/", "solutions/")) and found["launch"] < 2:
+        problems.append(f"{name}: no Binder/Colab links")
+    return problems
+
+
+def lesson_pages(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).with_suffix("").as_posix() for p in (out / "lessons").glob("*.html"))
+
+
+@pytest.fixture(scope="module")
+def mini_site(tmp_path_factory):
+    from e3teach.site import build
+
+    out = tmp_path_factory.mktemp("site") / "site"
+    report = build(ROOT, out=out, only=MINI)
+    return out, report
+
+
+def test_mini_site_builds_offline(mini_site):
+    out, report = mini_site
+    assert report.notebooks == 4 and report.figures >= 3, report
+    assert (out / "index.html").exists() and (out / "lessons" / "04_spherical_harmonics.html").exists()
+    assert (out / "_static" / "plotly.min.js").exists() and (out / "_static" / "mathjax" / "tex-svg.js").exists()
+    assert static_problems(out) == []
+    lesson = (out / "lessons" / "04_spherical_harmonics.html").read_text()
+    assert "e3teach-plotly" in lesson and "application/vnd.plotly" not in lesson
+    assert "plotly.min.js" in lesson and "plotly.min.js" not in (out / "AUTHORING.html").read_text()
+    assert "../exercises/04_spherical_harmonics.html" in lesson and "../solutions/04_spherical_harmonics.html" in lesson
+    index = (out / "index.html").read_text()
+    assert "lessons/00_start_here.html" in index                      # the README is the landing page
+
+
+def test_mini_site_in_the_browser(mini_site):
+    out, _ = mini_site
+    results = browser_check(out, lesson_pages(out) + ["exercises/04_spherical_harmonics", "index"])
+    problems = [p for name, found in results.items() for p in page_problems(name, found)]
+    assert problems == []
+    lesson = results["lessons/04_spherical_harmonics"]
+    assert len(lesson["figures"]) >= 2 and any(f["scenes"] for f in lesson["figures"])
+    assert lesson["math"]["sources"] > 10
+
+
+def test_site_builds_from_file_or_http_server(mini_site):
+    """Every link and resource is relative: the folder works from file:// and from any local HTTP server."""
+    out, _ = mini_site
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert 'src="/' not in text and 'href="/' not in text, page
+
+
+@pytest.mark.skipif(not FULL, reason="the whole-course site is built by .ci/run (E3TEACH_SITE_FULL=1)")
+def test_full_site():
+    from e3teach.site import build
+
+    out = ROOT / "_build" / "site"
+    report = build(ROOT, out=out)
+    print(report)
+    assert static_problems(out) == []
+    shots = ROOT / "_build" / "site_screenshots"
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    pages = lesson_pages(out)
+    assert len(pages) >= 18
+    extra = [n for n in SCREENSHOTS if n not in pages and (out / f"{n}.html").exists()]
+    results = browser_check(out, pages + extra, screenshots=shots)
+    problems = [p for name, found in results.items() for p in page_problems(name, found)]
+    figures = sum(len(f["figures"]) for f in results.values())
+    formulas = sum(f["math"]["sources"] for f in results.values())
+    print(f"browser: {len(results)} pages, {figures} plotly figures drawn, {formulas} formulas typeset, "
+          f"screenshots in {shots}")
+    assert problems == []
