@@ -1,0 +1,211 @@
+r"""From the course to the real ``nequip`` package (lesson 18): the few glue functions used more than once.
+
+``nequip`` (Batzner et al., *Nat. Commun.* 13, 2453 (2022)) is imported lazily, inside the functions, so
+``import e3teach`` works without it. Its data are ``AtomicDataDict`` s: plain ``dict`` s of tensors with
+keys such as ``"pos"``, ``"atom_types"``, ``"edge_index"``, ``"total_energy"``, ``"forces"``, built from
+``ase.Atoms`` by ``nequip.data.from_ase`` and two *transforms* (atomic number → type index, neighbour list).
+
+- :func:`init_nequip` — nequip's one-time global setup, keeping the caller's default dtype and random state.
+- :func:`to_nequip_data` — ``ase.Atoms`` → one batched ``AtomicDataDict`` in float64 (what nequip expects).
+- :func:`nequip_energy_and_forces` — ``(energy (S,), forces (N, 3))`` of a nequip model on such data.
+- :func:`energy_forces_of_positions` — a cluster's energy and forces as a function of its positions
+  (the form ``e3teach.check_point_model`` wants).
+- :func:`train_nequip` — a plain-torch training loop over a nequip model (the loss of lesson 14).
+- :func:`prediction_errors` — energy-per-atom MAE and force MAE/RMSE of any predictions.
+- :func:`nequip_calculator` — nequip's own ase calculator around an eager (not compiled) model.
+- :func:`finite_difference_forces` — central-difference forces of any ase calculator.
+"""
+from __future__ import annotations
+
+import random
+import time
+
+import numpy as np
+import torch
+
+from .env import default_dtype
+from .potentials import TrainingRun, validate_atoms
+
+__all__ = ["init_nequip", "type_names_of", "to_nequip_data", "nequip_energy_and_forces", "energy_forces_of_positions",
+           "train_nequip", "prediction_errors", "nequip_calculator", "finite_difference_forces"]
+
+
+def init_nequip() -> None:
+    """Run ``nequip.utils.global_state.set_global_state()`` once, which every nequip model build requires.
+
+    nequip's setup also seeds every generator (with 123) and sets torch's default dtype to float64;
+    here both are put back as they were, so calling this does not change a notebook's or a test's state.
+    """
+    from nequip.utils.global_state import global_state_initialized, set_global_state
+    if global_state_initialized():
+        return
+    dtype, torch_state, np_state, py_state = (torch.get_default_dtype(), torch.get_rng_state(),
+                                              np.random.get_state(), random.getstate())
+    set_global_state()
+    torch.set_default_dtype(dtype)
+    torch.set_rng_state(torch_state)
+    np.random.set_state(np_state)
+    random.setstate(py_state)
+
+
+def type_names_of(model) -> list[str]:
+    """The chemical symbols a nequip model was built for (its ``type_names``), in the model's order."""
+    names = list(getattr(model, "type_names", []) or [])
+    if not names:
+        raise ValueError("this model has no `type_names`: build it with nequip.model.NequIPGNNModel(type_names=[...])")
+    return names
+
+
+def to_nequip_data(structures, type_names, r_max: float) -> dict:
+    r"""``ase.Atoms`` (one, or a list) → one batched nequip ``AtomicDataDict``, in float64.
+
+    Each structure is checked by :func:`e3teach.potentials.validate_atoms` (a clear ``ValueError``),
+    converted with ``nequip.data.from_ase`` (positions, cell, pbc, and the energy and forces stored by a
+    single-point calculator), given its ``atom_types`` by ``ChemicalSpeciesToAtomTypeMapper`` (type
+    :math:`k` = ``type_names[k]``) and its periodic neighbour list within ``r_max`` by
+    ``NeighborListTransform``; the list is joined by ``AtomicDataDict.batched_from_list``.
+    ``from_ase`` builds tensors in torch's default dtype: we build them under float64, nequip's data dtype.
+    """
+    from ase import Atoms
+    from ase.data import atomic_numbers
+    from nequip.data import AtomicDataDict, from_ase
+    from nequip.data.transforms import ChemicalSpeciesToAtomTypeMapper, NeighborListTransform
+
+    structures = [structures] if isinstance(structures, Atoms) else list(structures)
+    if not structures:
+        raise ValueError("no structures: pass an ase.Atoms or a non-empty list of them")
+    type_names = list(type_names)
+    species = [atomic_numbers[name] for name in type_names]
+    mapper = ChemicalSpeciesToAtomTypeMapper(model_type_names=type_names,
+                                             chemical_species_to_atom_type_map={name: name for name in type_names})
+    neighbours = NeighborListTransform(r_max=float(r_max))
+    frames = []
+    with default_dtype(torch.float64):
+        for atoms in structures:
+            validate_atoms(atoms, species)
+            frames.append(neighbours(mapper(from_ase(atoms))))
+        return AtomicDataDict.batched_from_list(frames)
+
+
+def nequip_energy_and_forces(model, data: dict, *, training: bool = False):
+    """``(energy (S,), forces (N, 3))`` of a nequip model on a batched ``AtomicDataDict``.
+
+    nequip computes the forces itself (``ForceStressOutput``: autograd of the total energy with respect to
+    the positions, with ``create_graph`` in training mode). ``training=True`` puts the model in training
+    mode and keeps the graph, for a loss on forces; otherwise the model is put in eval mode and the
+    results are detached. The input dict is not modified.
+    """
+    model.train(training)
+    out = model(dict(data))
+    energy, forces = out["total_energy"].reshape(-1), out["forces"]
+    if training:
+        return energy, forces
+    return energy.detach(), forces.detach()
+
+
+def energy_forces_of_positions(model, atoms, r_max: float):
+    """``f(pos) -> (energy (1, 1), forces (N, 3))`` for the atoms of ``atoms`` at positions ``pos``, as a cluster.
+
+    The cell is dropped (``pbc=False``): ``e3teach.check_point_model`` moves positions only, and a rotated
+    crystal needs its cell rotated too. The neighbour list is rebuilt for every ``pos``.
+    """
+    from ase import Atoms
+    numbers, type_names = atoms.get_atomic_numbers(), type_names_of(model)
+
+    def energy_forces(pos):
+        cluster = Atoms(numbers=numbers, positions=pos.detach().to(torch.float64).numpy(), pbc=False)
+        energy, forces = nequip_energy_and_forces(model, to_nequip_data(cluster, type_names, r_max))
+        return energy.reshape(1, 1), forces
+    return energy_forces
+
+
+def train_nequip(model, data: dict, *, steps: int = 80, lr: float = 1e-2, energy_weight: float = 1.0) -> TrainingRun:
+    r"""Full-batch Adam over a nequip model with the loss of lesson 14 (:func:`e3teach.potentials.train_potential`):
+
+    .. math:: \mathcal L = w_E\,\overline{(\Delta E / N)^2} / \sigma_F^2 + \overline{|\Delta F|^2} / \sigma_F^2,
+
+    energies per atom, :math:`\sigma_F` the RMS force component of ``data``; the learning rate decays
+    linearly to 10 %. The per-species energy shifts and the energy scale are the model's own (set when it
+    is built). What ``nequip-train`` does instead: minibatches, validation, EMA weights, checkpoints.
+    """
+    if "total_energy" not in data or "forces" not in data:
+        raise ValueError("the data have no total_energy/forces labels: build them from labelled ase.Atoms")
+    target_energy, target_forces = data["total_energy"].reshape(-1), data["forces"]
+    n_atoms = data["num_atoms"].to(target_energy.dtype)
+    scale2 = float(target_forces.pow(2).mean())
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / max(steps, 1))
+    run = TrainingRun(model)
+    start = time.perf_counter()
+    for _ in range(steps):
+        energy, forces = nequip_energy_and_forces(model, data, training=True)
+        loss_e = ((energy - target_energy) / n_atoms).pow(2).mean()
+        loss_f = (forces - target_forces).pow(2).mean()
+        loss = (energy_weight * loss_e + loss_f) / scale2
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        run.losses.append(float(loss.detach()))
+    run.seconds = time.perf_counter() - start
+    model.eval()
+    return run
+
+
+def prediction_errors(energy, forces, ref_energy, ref_forces, atoms_per_structure) -> dict:
+    r"""``{"energy_mae_per_atom", "force_mae", "force_rmse"}`` (eV/atom, eV/Å) of predictions against references.
+
+    ``energy`` and ``ref_energy`` (S,), ``forces`` and ``ref_forces`` (N, 3), ``atoms_per_structure`` (S,):
+    :math:`\overline{|E_s - E^\text{ref}_s| / N_s}`, :math:`\overline{|F - F^\text{ref}|}` and
+    :math:`\sqrt{\overline{(F - F^\text{ref})^2}}` over every force component.
+    """
+    as64 = lambda x: torch.as_tensor(np.asarray(x.detach() if isinstance(x, torch.Tensor) else x), dtype=torch.float64)
+    energy, ref_energy = as64(energy).reshape(-1), as64(ref_energy).reshape(-1)
+    forces, ref_forces, n_atoms = as64(forces), as64(ref_forces), as64(atoms_per_structure).reshape(-1)
+    if forces.shape != ref_forces.shape or energy.shape != ref_energy.shape or energy.shape != n_atoms.shape:
+        raise ValueError(f"shapes do not match: energy {tuple(energy.shape)} vs {tuple(ref_energy.shape)}, "
+                         f"atoms per structure {tuple(n_atoms.shape)}, forces {tuple(forces.shape)} vs {tuple(ref_forces.shape)}")
+    return {"energy_mae_per_atom": float(((energy - ref_energy) / n_atoms).abs().mean()),
+            "force_mae": float((forces - ref_forces).abs().mean()),
+            "force_rmse": float((forces - ref_forces).pow(2).mean().sqrt())}
+
+
+def nequip_calculator(model, r_max: float):
+    """nequip's ase calculator (``nequip.integrations.ase.NequIPCalculator``) around an eager nequip model.
+
+    Real users load a compiled model file (``NequIPCalculator.from_compiled_model``, after ``nequip-compile``);
+    the constructor takes the model itself and the two transforms that turn ``ase.Atoms`` into model input.
+    """
+    from nequip.data.transforms import ChemicalSpeciesToAtomTypeMapper, NeighborListTransform
+    from nequip.integrations.ase import NequIPCalculator
+
+    class Float64Data(NequIPCalculator):
+        """``from_ase`` builds tensors in torch's default dtype: float64 here whatever the default is."""
+
+        def atoms_to_data(self, atoms):
+            with default_dtype(torch.float64):
+                return super().atoms_to_data(atoms)
+
+    names = type_names_of(model)
+    transforms = [ChemicalSpeciesToAtomTypeMapper(model_type_names=names,
+                                                  chemical_species_to_atom_type_map={n: n for n in names}),
+                  NeighborListTransform(r_max=float(r_max))]
+    return Float64Data(model.eval(), device="cpu", transforms=transforms)
+
+
+def finite_difference_forces(atoms, calculator, h: float = 1e-3) -> np.ndarray:
+    r"""Forces by central differences of an ase calculator's energy:
+    :math:`F_{i\alpha} \approx -[E(\vec p + h\,\vec e_{i\alpha}) - E(\vec p - h\,\vec e_{i\alpha})] / 2h` (error :math:`O(h^2)`).
+
+    ``atoms`` is not modified (each displaced structure is a copy); costs :math:`6N` energy calls.
+    """
+    forces = np.zeros((len(atoms), 3))
+    for i, a in np.ndindex(len(atoms), 3):
+        energies = []
+        for sign in (1, -1):
+            moved = atoms.copy()
+            moved.positions[i, a] += sign * h
+            moved.calc = calculator
+            energies.append(float(moved.get_potential_energy()))
+        forces[i, a] = -(energies[0] - energies[1]) / (2 * h)
+    return forces
