@@ -983,7 +983,7 @@ def group_figure(group, *, point=GENERIC_POINT, lmax: int = 12, resolution: int 
     the lowest invariant spherical harmonic of the group (right)."""
     from plotly.subplots import make_subplots
 
-    from .viz import point_cloud, sphere_signal
+    from .viz import point_cloud, sphere_signal, style
 
     group = _as_group(group)
     pts = orbit(group, point)
@@ -1000,7 +1000,8 @@ def group_figure(group, *, point=GENERIC_POINT, lmax: int = 12, resolution: int 
         right = sphere_signal(coeffs, resolution=resolution, showscale=False)
         for trace in right.data:
             fig.add_trace(trace, row=1, col=2)
-    fig.update_layout(height=420, showlegend=False, margin=dict(l=10, r=10, t=60, b=30))
+    style(fig, height=420)                     # the course's template and margins (titles and axes not clipped)
+    fig.update_layout(showlegend=False)
     return fig
 
 

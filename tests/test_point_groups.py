@@ -216,6 +216,7 @@ def test_pictures_and_generic_point():
     assert torch.allclose(D @ c, c.expand(24, -1), atol=1e-12)
     fig = pg.group_figure("D4h")
     assert len(fig.data[0].x) == 16 and len(fig.data) >= 2
+    assert fig.layout.template.layout.to_plotly_json() == {} and fig.layout.margin.b > 0    # the course template ("none")
     explorer = pg.group_explorer(["C2v", "Oh"])
     assert len(explorer.select("Oh").data[0].x) == 48
 
