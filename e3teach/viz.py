@@ -836,7 +836,7 @@ def _scene_axes_style(ax: Any, scene: Any, drawn: list[np.ndarray], title: str |
     for setter, a, b in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), lo, hi):
         setter(a, b)
     # with y vertical, matplotlib orders the box's aspect as (z, x, y) on screen
-    ax.set_box_aspect(tuple(span[[2, 0, 1]] / span.max()), zoom=1.15)
+    ax.set_box_aspect(tuple(span[[2, 0, 1]] / span.max()), zoom=0.95)  # room for the tick labels
     eye = getattr(getattr(scene, "camera", None), "eye", None)
     ex, ey, ez = (eye.x, eye.y, eye.z) if eye is not None and eye.x is not None else (1.45, 0.9, 1.45)
     # y is vertical (e3nn's polar axis); matplotlib's azimuth is measured in the z-x plane from z
@@ -850,6 +850,7 @@ def _scene_axes_style(ax: Any, scene: Any, drawn: list[np.ndarray], title: str |
         for set_label, name in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel), "xyz"):
             set_label(name, labelpad=-8)
         ax.tick_params(labelsize=7, pad=-2)
+        ax.locator_params(nbins=4)
     if title:
         ax.set_title(title, fontsize=9, pad=0)
 
@@ -908,7 +909,7 @@ def _static_grid(fig: go.Figure, dpi: int) -> Any:
 
     figs, titles, cells = fig._e3teach_parts
     rows, cols = 1 + max(r for r, _ in cells), 1 + max(c for _, c in cells)
-    panel = min(2.2, TWIN_SIZE[0] / 100 / cols * 1.6)
+    panel = min(3.2, TWIN_SIZE[0] / 100 / cols * 1.3)
     out = plt.figure(figsize=(panel * cols, panel * rows + 0.4), dpi=dpi)
     boxes = [np.concatenate(_points_of(part.data)) for part in figs]
     half = 0.5 * max(float(np.ptp(b, 0).max()) for b in boxes) or 1.0  # one scale for every panel
