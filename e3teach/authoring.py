@@ -346,7 +346,7 @@ def course_map(root: Path) -> str:
         for folder in ("exercises", "solutions"):
             other = root / folder / lesson.name
             links.append(f"[{folder[:-1]}]({folder}/{lesson.name})" if other.exists() else "—")
-        rows.append(f"| {lesson.name[:2]} | [{title}](lessons/{lesson.name}) | {links[0]} | {links[1]} |")
+        rows.append(f"| {lesson.name.split('_', 1)[0]} | [{title}](lessons/{lesson.name}) | {links[0]} | {links[1]} |")
     return "\n".join(rows)
 
 

@@ -884,7 +884,7 @@ def static_twin(fig: go.Figure, *, dpi: int = TWIN_DPI) -> Any:
             x_domain, y_domain = layout["xaxis" + key[1:]].domain, layout["yaxis" + key[1:]].domain
         (x0, x1) = x_domain if x_domain else (0, 1)
         (y0, y1) = y_domain if y_domain else (0, 1)
-        rect = [x0 + 0.01, y0 * top + 0.04, (x1 - x0) - 0.02, (y1 - y0) * top - 0.06]
+        rect = [x0 + 0.04, y0 * top + 0.05, (x1 - x0) - 0.06, (y1 - y0) * top - 0.07]  # room for tick labels
         title = titles.get(key)
         if three_d:
             ax = out.add_axes(rect, projection="3d")
