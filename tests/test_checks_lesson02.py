@@ -156,3 +156,53 @@ def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, hel
 def test_q2_right_only_for_unit_normals_fails():
     res = check.q2.run(lambda n: torch.eye(3, dtype=n.dtype) - 2 * torch.outer(n, n))
     assert res.status == "fail" and "normalize" in res.message
+
+
+# --- q5: axis and angle, also at θ = π ----------------------------------------------------------------
+def axis_angle(R):
+    angle = torch.acos(((torch.trace(R) - 1) / 2).clamp(-1, 1))
+    values, vectors = torch.linalg.eig(R)
+    axis = vectors[:, int((values - 1).abs().argmin())].real
+    axis = axis / axis.norm()
+    w = torch.stack([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
+    return (-axis if w @ axis < 0 else axis), angle
+
+
+def test_q5_right_answers_pass_and_stubs_are_not_attempted():
+    assert_passes(check.q5, axis_angle)
+    assert_passes(check.q5, returning_numpy(axis_angle))
+    assert_passes(check.q5, returning_float32(axis_angle))
+    assert_passes(check.q5, lambda R: (axis_angle(R)[0], float(axis_angle(R)[1])))
+    for stub in (stub_raise, ...):
+        assert status(check.q5, stub)[0] == "not attempted"
+    assert_missing_return(check.q5)
+    assert_learner_error(check.q5)
+
+
+def test_q5_e3nn_matrix_to_axis_angle_fails_at_pi():
+    """Right only on the easy case: e3nn's own conversion reads the axis from R - Rᵀ, zero at θ = π."""
+    from e3nn import o3
+    st, msg = status(check.q5, o3.matrix_to_axis_angle)
+    assert st == "fail" and "half-turn" in msg and "unit vector" in msg and "eigenvector" in msg, msg
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda R: (-axis_angle(R)[0], axis_angle(R)[1]), ["wrong way", "sign"]),
+    (lambda R: (axis_angle(R)[0], torch.rad2deg(axis_angle(R)[1])), ["degrees"]),
+    (lambda R: (axis_angle(R)[0], axis_angle(R)[1] + 0.1), ["trace"]),
+    (lambda R: (2 * axis_angle(R)[0], axis_angle(R)[1]), ["unit vector", "norm"]),
+    (lambda R: axis_angle(R)[0], ["pair"]),
+    (lambda R: (torch.zeros(2, dtype=R.dtype), 0.0), ["shape"]),
+    (lambda R: (torch.full((3,), float("nan"), dtype=R.dtype), 0.0), ["NaN"]),
+    (lambda R: (axis_angle(R)[0], "pi"), ["number"]),
+    (lambda R: (torch.tensor([1, 0, 0]), axis_angle(R)[1]), ["integer"]),
+])
+def test_q5_wrong_answers(wrong, words):
+    res = check.q5.run(wrong)
+    assert res.status == "fail", str(res)
+    for w in words:
+        assert w in res.message, (w, str(res))
+
+
+def test_q5_exception_in_the_checker_is_reported_as_such(monkeypatch):
+    assert_checker_error(monkeypatch, check.q5, check, "_unit", axis_angle, shown="`axis_angle`")

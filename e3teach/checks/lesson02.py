@@ -3,7 +3,8 @@
 - ``q1(rodrigues)``: rotation matrix from an axis and an angle, compared with ``o3.axis_angle_to_matrix``;
 - ``q2(mirror)``: the reflection through the plane with normal ``n``;
 - ``q3(decompose)``: an O(3) matrix as (rotation, parity sign);
-- ``q4(D_tensor)``: the 9-dimensional representation acting on rank-2 tensors, ``T -> R T Rᵀ``.
+- ``q4(D_tensor)``: the 9-dimensional representation acting on rank-2 tensors, ``T -> R T Rᵀ``;
+- ``q5(axis_angle)``: axis and angle of a rotation matrix, also at θ = π where ``o3.matrix_to_axis_angle`` fails.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from e3nn import o3
 from ..env import default_dtype
 from ..equivariance import random_rotation
 from ..representations import check_representation
-from .core import call, exercise, expect_close, expect_tensor, fail, fail_if_float32_precision, show
+from .core import as_number, call, exercise, expect_close, expect_tensor, fail, fail_if_float32_precision, show
 
 F64 = torch.float64
 
@@ -181,3 +182,56 @@ def q4(D_tensor):
     return (f"acts as T -> R T Rᵀ and is a 9-dim representation of O(3) "
             f"(D(g1 g2) = D(g1) D(g2) on {len(report.elements) ** 2} products, to 1e-9); "
             "note D(-I) = +I: a rank-2 tensor is even under inversion")
+
+
+@exercise("axis and angle of a rotation, also at θ = π", hints=[
+    "The angle comes from the trace, tr R = 1 + 2 cos θ (clamp the cosine to [-1, 1] before acos); "
+    "the axis is the vector that R does not move: the eigenvector of R with eigenvalue 1.",
+    "values, vectors = torch.linalg.eig(R); k = int((values - 1).abs().argmin()); axis = vectors[:, k].real, "
+    "then normalize it. An eigenvector is only defined up to sign, and turning by θ about -n is turning by -θ about n.",
+    "Fix the sign with the antisymmetric part: w = (R[2,1] - R[1,2], R[0,2] - R[2,0], R[1,0] - R[0,1]) = 2 sin θ n; "
+    "flip the axis when w @ axis < 0 (at θ = π, w is zero and either sign is right).",
+])
+def q5(axis_angle):
+    """``axis_angle(R)`` returns ``(axis, angle)``: a unit (3,) tensor and a number with R = R(axis, angle)."""
+    gen = _gen(6)
+    cases = [(_unit(torch.randn(3, generator=gen, dtype=F64)), 1.2, "a rotation by 1.2 rad"),
+             (_unit(torch.randn(3, generator=gen, dtype=F64)), 2.5, "a rotation by 2.5 rad"),
+             (_unit(torch.randn(3, generator=gen, dtype=F64)), math.pi, "a half-turn (θ = π)"),
+             (torch.tensor([0.0, 1.0, 0.0], dtype=F64), math.pi, "the half-turn about y"),
+             (torch.tensor([0.0, 0.0, 1.0], dtype=F64), 0.0, "the identity (θ = 0, any axis)")]
+    for n, theta, label in cases:
+        with default_dtype(F64):
+            R = o3.axis_angle_to_matrix(n, torch.tensor(theta, dtype=F64))
+        out = call(axis_angle, R.clone(), name="axis_angle")
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            fail(f"axis_angle(R) should return a pair (axis, angle), got {type(out).__name__}"
+                 + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""), "end with `return axis, angle`")
+        raw = expect_tensor(out[0], "axis", shape=(3,))
+        if not raw.is_floating_point():
+            fail(f"`axis` has integer dtype {raw.dtype}", "build it from floating tensors (the dtype of R)")
+        axis = raw.to(F64)
+        angle = as_number(out[1], "angle", hint="return the angle as a number or a 0-d tensor, in radians")
+        length = float(axis.norm())
+        if abs(length - 1) > 1e-6:
+            fail(f"for {label}, your axis has length {length:.3g}: it should be a unit vector",
+                 "at θ = π, R - Rᵀ is zero: an axis read from it is noise; use the eigenvector with eigenvalue 1"
+                 if abs(theta - math.pi) < 1e-9 else "divide the axis by its norm")
+        with default_dtype(F64):
+            rebuilt = o3.axis_angle_to_matrix(axis, torch.tensor(angle, dtype=F64))
+        if torch.allclose(rebuilt, R, atol=1e-6):
+            continue
+        with default_dtype(F64):
+            flipped = o3.axis_angle_to_matrix(-axis, torch.tensor(angle, dtype=F64))
+        if torch.allclose(flipped, R, atol=1e-6):
+            fail(f"for {label}, your axis points the wrong way: R(axis, angle) is the inverse rotation",
+                 "an eigenvector is defined up to sign: flip it when (R[2,1] - R[1,2], R[0,2] - R[2,0], R[1,0] - R[0,1]) @ axis < 0")
+        if theta > 0 and abs(angle - math.degrees(theta)) < 1e-3:
+            fail(f"for {label}, your angle {angle:.4g} is in degrees", "return radians: torch.acos gives radians")
+        if abs(float(R.trace()) - (1 + 2 * math.cos(angle))) > 1e-6:
+            fail(f"for {label}, your angle {angle:.4g} does not match the trace: tr R = 1 + 2 cos θ "
+                 f"gives θ = {theta:.4g}", "θ = acos((tr R - 1) / 2)")
+        fail(f"for {label}, the rotation rebuilt from your axis and angle differs from R by up to "
+             f"{float((rebuilt - R).abs().max()):.3g}", "the axis is the vector R leaves unchanged: R @ axis = axis")
+    return ("o3.axis_angle_to_matrix(axis, angle) gives back R (to 1e-6) for generic angles, two half-turns "
+            "(θ = π, where o3.matrix_to_axis_angle's axis is noise) and the identity")
