@@ -135,3 +135,72 @@ def test_q4_numpy_string_passes():
     (check.q3, "_as_index", transformed_labels), (check.q4, "random_rotation", "0o")])
 def test_exception_in_the_checker_is_reported_as_such(monkeypatch, q, helper, answer):
     assert_checker_error(monkeypatch, q, check, helper, answer)
+
+
+# ------------------------------------------------------------------ q5: build and train the network
+from e3teach.graph import scatter_sum  # noqa: E402
+from e3teach.models import EquivariantPointNet  # noqa: E402
+from e3teach.training import train_tetris  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A network trained as in the lesson (seed 0: ~80 steps)."""
+    torch.set_num_threads(1)
+    pieces = T.tetris()
+    return train_tetris(pieces.subset(pieces.shape != 0), seed=0).model
+
+
+def test_q5_trained_network_passes_and_stubs_wait(trained):
+    res = check.q5.run(lambda: trained)
+    assert res.passed and "1024" in res.message, str(res)
+    assert check.q5.run(...).status == "not attempted"
+    assert check.q5.run(stub).status == "not attempted"
+
+
+def test_q5_untrained_network_fails_on_accuracy():
+    torch.manual_seed(0)
+    res = check.q5.run(lambda: EquivariantPointNet(T.LABEL_IRREPS))
+    assert res.status == "fail" and "accuracy" in res.message and "not 100%" in res.message
+
+
+def test_q5_typical_wrong_networks(trained):
+    res = check.q5.run(lambda: EquivariantPointNet(T.LABEL_IRREPS, pool=False))        # forgot the pooling
+    assert res.status == "fail" and "one row per point" in res.message
+    res = check.q5.run(lambda: (lambda pos, batch=None: trained(pos)))                 # ignores the batch vector
+    assert res.status == "fail" and "pools all 8 pieces together" in res.message
+    res = check.q5.run(lambda: EquivariantPointNet("7x0e"))                            # no pseudoscalar output
+    assert res.status == "fail" and "does not change sign under inversion" in res.message
+    res = check.q5.run(lambda: EquivariantPointNet("8x0e"))                            # wrong number of outputs
+    assert res.status == "fail" and "(8, 7)" in res.message
+
+
+class CoordinateNet(torch.nn.Module):
+    """Reads raw coordinates: not equivariant."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 7)
+
+    def forward(self, pos, batch=None):
+        batch = torch.zeros(len(pos), dtype=torch.long) if batch is None else batch
+        return scatter_sum(self.linear(pos), batch, int(batch.max()) + 1)
+
+
+def test_q5_non_equivariant_missing_return_and_errors():
+    res = check.q5.run(lambda: CoordinateNet())
+    assert res.status == "fail" and "not E(3)-equivariant" in res.message
+    res = check.q5.run(lambda: None)
+    assert res.status == "fail" and "return" in res.message
+    res = check.q5.run(lambda: "model")
+    assert res.status == "fail" and "trained model" in res.message
+    res = check.q5.run(boom)
+    assert res.status == "fail" and "ZeroDivisionError" in res.message
+
+    def broken_forward(pos, batch=None):
+        raise ValueError("shapes do not match")
+    res = check.q5.run(lambda: broken_forward)
+    assert res.status == "fail" and "ValueError" in res.message
+    nan_model = lambda pos, batch=None: torch.full((int(batch.max()) + 1, 7), math.nan)  # noqa: E731
+    res = check.q5.run(lambda: nan_model)
+    assert res.status == "fail" and "NaN" in res.message

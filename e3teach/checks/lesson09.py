@@ -4,6 +4,8 @@
 * ``q2(decode_outputs)``: ``0o + 6x0e`` outputs → predicted shape (nearest label vector).
 * ``q3(transformed_labels)``: the true shape of a piece after an O(3) element of determinant ``det``.
 * ``q4(irreps)``: output irreps of a rotation-invariant output that can tell a shape from its mirror image.
+* ``q5(build_and_train)``: a network assembled by the learner (convolution → gate → pooling), trained; the checker
+  measures its accuracy on 1024 random rotations and reflections of its own and checks E(3) equivariance.
 """
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import torch
 from e3nn import o3
 
 from ..data import tetris as T
-from ..equivariance import random_rotation
-from .core import call, exercise, expect_tensor, fail
+from ..equivariance import check_point_model, random_rotation
+from ..graph import batch_point_clouds
+from .core import call, exercise, expect_tensor, fail, learner
 
-__all__ = ["q1", "q2", "q3", "q4"]
+__all__ = ["q1", "q2", "q3", "q4", "q5"]
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -171,3 +174,73 @@ def q4(irreps):
     n_odd = sum(mul for mul, ir in irreps if ir.p == -1)
     extra = "" if irreps.dim == 1 else f" ({n_odd} odd scalar(s) among {irreps.dim} numbers; the smallest answer is '0o')"
     return f"'{irreps}' is rotation-invariant and its 0o part flips sign under inversion{extra}"
+
+
+# ----------------------------------------------------------------------------- q5
+_Q5_COPIES = 128                      # per piece: 8 x 128 = 1024 test pieces, half of them reflected
+
+
+def _q5_outputs(model, clouds, what: str) -> torch.Tensor:
+    """``model(pos, batch=batch)`` on a (B, 4, 3) tensor of pieces, checked to be (B, 7)."""
+    batch = batch_point_clouds(clouds)
+    with torch.no_grad():
+        out = call(model, batch.pos, batch=batch.batch, name="model(pos, batch=batch)")
+    out = expect_tensor(out, f"model(pos, batch=batch) on {what}", finite=True)
+    b, n = clouds.shape[0], clouds.shape[0] * clouds.shape[1]
+    if out.dim() == 2 and out.shape == (n, 7):
+        fail(f"on {what} your model returns one row per point, shape {tuple(out.shape)}, not one per piece ({b}, 7)",
+             "pool at the end: scatter_sum(x, batch, int(batch.max()) + 1) sums the points of each piece")
+    if out.dim() == 2 and out.shape[0] == 1 and b > 1:
+        fail(f"on {what} your model returns a single row: it pools all {b} pieces together",
+             "use the batch vector: in radius_graph(pos, 1.5, batch) and in scatter_sum(x, batch, num_pieces)")
+    if out.dim() != 2 or out.shape[0] != b or out.shape[1] != 7:
+        fail(f"on {what} your model returns shape {tuple(out.shape)}, expected ({b}, 7): one 0o + 6x0e label per piece",
+             "the last convolution goes to '0o + 6x0e' (T.LABEL_IRREPS)")
+    return out.to(torch.float32)
+
+
+@exercise("build and train an equivariant tetris classifier", hints=[
+    "Three PointConvolutions from e3teach.models: '0e' → gate 1 → gate 2 → '0o + 6x0e'. Each convolution's output "
+    "irreps are the gate's irreps_in; the next convolution's input irreps are the gate's irreps_out.",
+    "A 0o output needs a pseudovector (1e) or a 2o among the inputs of the last convolution: 1o ⊗ 1o contains 1e, "
+    "so the second gate should gate some 1e (and 2o). Gate 1: nn.Gate('8x0e', [silu], '6x0e', [sigmoid], "
+    "'4x1o + 2x2e'); gate 2: nn.Gate('8x0e', [silu], '12x0e', [sigmoid], '4x1o + 4x1e + 2x2e + 2x2o').",
+    "forward: batch = zeros if None; edge_src, edge_dst = radius_graph(pos, 1.5, batch); x = pos.new_ones(len(pos), 1); "
+    "x = gate1(conv1(x, pos, edge_src, edge_dst)); ...; return scatter_sum(x, batch, int(batch.max()) + 1). "
+    "Train with the lesson's loop or train_tetris(train_set, model=model) until every training piece is right.",
+])
+def q5(build_and_train):
+    """The returned model: outputs (B, 7) per piece, E(3)-equivariant, 100% on 1024 random rotations and reflections."""
+    model = call(build_and_train, name="build_and_train")
+    if not callable(model):
+        fail(f"build_and_train() should return the trained model (a torch.nn.Module), got {type(model).__name__}",
+             "end with `return model`")
+    pieces = T.tetris()
+    out = _q5_outputs(model, pieces.pos, "the 8 pieces")
+    report = check_point_model(learner(lambda pos: model(pos), name="model(pos)"), pieces.pos[1],
+                               irreps_out=T.LABEL_IRREPS, group="E3")
+    if not report.ok:
+        kinds = report.errors_by_kind()
+        if (all("0o" in label for label in report.failing_irreps())
+                and max(kinds.get("rotation", 0.0), kinds.get("translation", 0.0)) <= report.tolerance):
+            fail("your first output does not change sign under inversion: it is an even scalar, not the 0o the "
+                 "label needs (rotations and translations pass)",
+                 "the last convolution must output '0o + 6x0e', with a pseudoscalar path (1e or 2o among its inputs)")
+        fail(f"your model is not E(3)-equivariant: {report.verdict()}",
+             "use only e3nn pieces (PointConvolution, nn.Gate with odd activations on 0o), the edge vectors and "
+             "pos.new_ones(...) as node input — never the raw coordinates")
+    test = T.random_copies(pieces, _Q5_COPIES, reflections=True, seed=909)
+    predicted = T.decode(_q5_outputs(model, test.pos, f"{len(test)} rotated and reflected pieces"))
+    correct = predicted == test.shape
+    accuracy = float(correct.float().mean())
+    if accuracy < 1.0:
+        wrong = [T.SHAPE_NAMES[k] for k in range(8) if not bool(correct[test.shape == k].all())]
+        if bool((out[:, 0].abs() < 1e-6).all()):
+            fail(f"accuracy {accuracy:.1%} on {len(test)} random rotations and reflections (wrong for "
+                 f"{', '.join(wrong)}), and the 0o output is always 0: nothing before the last convolution can make a "
+                 "pseudoscalar", "the second gate must output some 1e or 2o (1o ⊗ 1o contains 1e)")
+        fail(f"accuracy {accuracy:.1%} on {len(test)} random rotations and reflections, not 100% (wrong for "
+             f"{', '.join(wrong)})", "train longer: until the loss is below 1e-2 and every training piece is decoded "
+             "correctly (train_tetris(train_set, model=model) does that)")
+    return (f"outputs one 0o + 6x0e label per piece, equivariant under E(3) ({report.tolerance:.0e} tolerance), and "
+            f"100% on {len(test)} random rotations and reflections of the 8 pieces drawn by the checker")
