@@ -116,6 +116,8 @@ NOTEBOOK_FOLDERS = (("lessons", "Lessons"), ("exercises", "Exercises"), ("soluti
 ROOT_PAGES = (("GLOSSARY.md", "Reference"), ("CHEATSHEET.md", "Reference"),
               ("TEACHING.md", "For teachers"), ("AUTHORING.md", "For teachers"))
 LOCAL_JUPYTERLAB = "http://localhost:8888/lab/tree/"
+WIDGET_NOTE = ('<p class="e3teach-widget-note"><em>An interactive widget: it needs a running notebook. Open this '
+               'page in JupyterLab, Binder or Colab (links at the top) to use it.</em></p>')
 LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
 
 
@@ -190,6 +192,8 @@ def stage_notebook(nb, path: str, pages: set[str], root: Path):
                 out.setdefault("metadata", {})
             elif WIDGET_MIME in data:
                 del data[WIDGET_MIME]
+                if not any(key.startswith("image/") for key in data):     # no twin: say where it works
+                    out["data"] = nbformat.NotebookNode({"text/html": WIDGET_NOTE})
     links = nbformat.v4.new_markdown_cell(_rewrite_links(_site_links(path, pages), path, pages, root))
     links.id = "site-links"
     nb.cells = [c for c in nb.cells if c.get("id") != HEADER_CELL_ID]
@@ -297,6 +301,7 @@ def build(root: Path | str = ".", out: Path | str | None = None, only: list[str]
           quiet: bool = True) -> SiteReport:
     """Build the course website (static HTML) from the committed notebooks; nothing is executed or fetched."""
     import io
+    import shutil
     import time
 
     try:
@@ -308,6 +313,11 @@ def build(root: Path | str = ".", out: Path | str | None = None, only: list[str]
     root = Path(root).resolve()
     out = Path(out).resolve() if out is not None else root / "_build" / "site"
     staging = out.parent / (out.name + "_src")
+    marker = out / ".e3teach-site"
+    if out.exists() and any(out.iterdir()):
+        if not marker.exists():
+            raise SystemExit(f"{out} exists and is not an e3teach site: choose an empty folder with --out")
+        shutil.rmtree(out)                      # no stale pages (a renamed lesson) survive a rebuild
     staged = stage(root, staging, only)
     warnings = io.StringIO()
     app = Sphinx(srcdir=str(staging), confdir=str(root / "site"), outdir=str(out),
@@ -318,6 +328,7 @@ def build(root: Path | str = ".", out: Path | str | None = None, only: list[str]
     if app.statuscode:
         raise RuntimeError(f"sphinx failed:\n{warnings.getvalue()}")
     (out / ".nojekyll").write_text("")
+    marker.write_text("built by e3teach-author site; deleted and rebuilt by it\n")
     files = [p for p in out.rglob("*") if p.is_file()]
     report = SiteReport(out, time.perf_counter() - start, len(staged["notebooks"]) + len(staged["docs"]) + 1,
                         len(staged["notebooks"]), sum(staged["figures"].values()),

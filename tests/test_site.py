@@ -97,8 +97,9 @@ CHECK_PAGE = """async () => {
     const t0 = Date.now();
     while (!(window.MathJax && MathJax.startup && MathJax.startup.promise) && Date.now() - t0 < 60000)
       await new Promise(r => setTimeout(r, 100));
-    math.done = await Promise.race([MathJax.startup.promise.then(() => true),
-                                    new Promise(r => setTimeout(() => r(false), 120000))]);
+    math.loaded = !!(window.MathJax && MathJax.startup && MathJax.startup.promise);
+    math.done = math.loaded && await Promise.race([MathJax.startup.promise.then(() => true),
+                                                   new Promise(r => setTimeout(() => r(false), 120000))]);
     math.rendered = document.querySelectorAll('span.math mjx-container, div.math mjx-container').length;
     math.errors = document.querySelectorAll('mjx-merror, [data-mjx-error]').length;
     math.raw = [...document.querySelectorAll('span.math, div.math')].filter(e => !e.querySelector('mjx-container')).length;
@@ -115,15 +116,16 @@ CHECK_PAGE = """async () => {
 }"""
 
 
-def browser_check(out: Path, page_names: list[str], screenshots: Path | None = None) -> dict:
-    """Open each page from file:// and check it; returns {page: result} with the problems found."""
+def browser_check(out: Path, page_names: list[str], screenshots: Path | None = None, base: str | None = None) -> dict:
+    """Open each page (from file://, or from ``base``, a local server's URL) and check it; returns {page: result}."""
     results = {}
     with browser() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             context = chromium.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(180_000)
-            context.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
+            local = ("file:", "data:", "blob:", "about:") + ((base,) if base else ())
+            context.route(lambda url: not url.startswith(local),
                           lambda route: route.abort())                     # the site must need no network
             for name in page_names:
                 errors = []
@@ -131,13 +133,18 @@ def browser_check(out: Path, page_names: list[str], screenshots: Path | None = N
                 page.on("console", lambda msg, e=errors: e.append(f"console: {msg.text}") if msg.type == "error" else None)
                 page.on("pageerror", lambda exc, e=errors: e.append(f"page error: {exc}"))
                 page.on("requestfailed", lambda req, e=errors: e.append(f"request failed: {req.url}"))
-                page.goto((out / f"{name}.html").as_uri(), wait_until="load", timeout=180_000)
+                url = f"{base}/{name}.html" if base else (out / f"{name}.html").as_uri()
+                page.goto(url, wait_until="load", timeout=180_000)
                 found = page.evaluate(CHECK_PAGE)
                 found["errors"] = errors
                 if screenshots is not None and name in SCREENSHOTS:
                     shot = screenshots / f"{name.replace('/', '__')}.png"
                     page.screenshot(path=str(shot), full_page=False)
                     found["screenshot"] = shot
+                    if found["figures"]:                      # and the first interactive figure, drawn
+                        figure = page.locator("div.e3teach-plotly").first
+                        figure.scroll_into_view_if_needed()
+                        figure.screenshot(path=str(shot.with_name(shot.stem + "__figure.png")))
                 results[name] = found
                 page.close()
         finally:
@@ -186,6 +193,8 @@ def test_mini_site_builds_offline(mini_site):
     assert "e3teach-plotly" in lesson and "application/vnd.plotly" not in lesson
     assert "plotly.min.js" in lesson and "plotly.min.js" not in (out / "AUTHORING.html").read_text()
     assert "../exercises/04_spherical_harmonics.html" in lesson and "../solutions/04_spherical_harmonics.html" in lesson
+    start = (out / "lessons" / "00_start_here.html").read_text()
+    assert "widget-view" not in start and "RotationWidget(" not in start    # widgets show their static twin
     index = (out / "index.html").read_text()
     assert "lessons/00_start_here.html" in index                      # the README is the landing page
 
@@ -198,6 +207,25 @@ def test_mini_site_in_the_browser(mini_site):
     lesson = results["lessons/04_spherical_harmonics"]
     assert len(lesson["figures"]) >= 2 and any(f["scenes"] for f in lesson["figures"])
     assert lesson["math"]["sources"] > 10
+
+
+def test_site_from_a_local_http_server(mini_site):
+    import functools
+    import http.server
+    import threading
+
+    out, _ = mini_site
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        results = browser_check(out, ["lessons/04_spherical_harmonics"], base=f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [p for name, found in results.items() for p in page_problems(name, found)] == []
 
 
 def test_site_builds_from_file_or_http_server(mini_site):
@@ -229,3 +257,12 @@ def test_full_site():
     print(f"browser: {len(results)} pages, {figures} plotly figures drawn, {formulas} formulas typeset, "
           f"screenshots in {shots}")
     assert problems == []
+
+
+def test_build_refuses_a_folder_that_is_not_a_site(tmp_path):
+    from e3teach.site import build
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="not an e3teach site"):
+        build(ROOT, out=tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
