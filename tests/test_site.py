@@ -2,8 +2,8 @@
 
 The pytest run builds a small site (lesson 00 and lesson 04 with its exercise and solution: maths, plotly
 figures, a widget, badges). The whole course is built and checked when ``E3TEACH_SITE_FULL=1`` (a step of
-``.ci/run``; about a minute to build, a minute in the browser), with screenshots of a sample of pages in
-``_build/site_screenshots``.
+``.ci/run``; measured on the 2-core dev machine under load: 60 s to build, 4.5 min with the browser check of
+every lesson page), with screenshots of a sample of pages in ``_build/site_screenshots``.
 
 In the browser (Debian's chromium through Playwright; the test skips, saying why, when either is absent),
 every lesson page must have: no console error or failed request, every plotly figure drawn (SVG, and a WebGL
