@@ -93,3 +93,32 @@ def test_doctor_reports_versions():
     report = e3teach.doctor()
     assert report.versions["e3nn"].startswith("0.6") and report.ok, str(report)
     assert "✅" in str(report) and "<table>" in report._repr_html_()
+
+
+def test_point_convolution_smooth_cutoff_and_self_interaction():
+    """The options of lesson 07: messages vanish at r_max with the cutoff; the layer stays E(3)-equivariant."""
+    from e3teach import default_dtype
+    from e3teach.equivariance import check_point_model
+    from e3teach.models import PointConvolution, polynomial_cutoff
+
+    with default_dtype(torch.float64):
+        torch.manual_seed(0)
+        conv = PointConvolution("2x0e + 1x1o", "2x0e + 1x1o + 1x1e", r_max=1.5, self_interaction=True,
+                                smooth_cutoff=True)
+        plain = PointConvolution("2x0e + 1x1o", "2x0e + 1x1o + 1x1e", r_max=1.5)
+        x = conv.irreps_in.randn(2, -1)
+        src = torch.tensor([0])
+        for r, small in ((1.5, True), (1.5 - 1e-3, True), (0.8, False)):
+            vec = torch.tensor([[r, 0.0, 0.0]])
+            m = conv.messages(x, src, vec).abs().max().item()
+            assert (m < 1e-8) == small, (r, m)
+        assert polynomial_cutoff(torch.tensor([0.0, 1.5, 2.0]), 1.5).tolist() == [1.0, 0.0, 0.0]
+        assert conv.self_interaction is not None and plain.self_interaction is None
+        pos = torch.randn(5, 3)
+        i, j = torch.meshgrid(torch.arange(5), torch.arange(5), indexing="ij")
+        keep = i != j
+        src, dst = i[keep], j[keep]
+        feats = conv.irreps_in.randn(5, -1)
+        verdict = check_point_model(lambda p, f: conv(f, p, src, dst), pos, feats, irreps_in=conv.irreps_in,
+                                    irreps_out=conv.irreps_out)
+        assert verdict.ok, verdict
