@@ -1,4 +1,5 @@
 """Repository-level checks: notebook hygiene, exercises in sync, one set of dependencies."""
+import json
 import re
 from pathlib import Path
 
@@ -63,3 +64,24 @@ def test_ci_runs_the_readme_commands():
 def test_readme_course_map_is_current():
     from e3teach.authoring import course_map
     assert course_map(ROOT) in (ROOT / "README.md").read_text(), "update the README: e3teach-author map"
+
+
+def _honest_minutes(path: Path) -> tuple[int, int | None]:
+    """(estimate, stated) reading time of a lesson: 150 markdown words and 6 code lines a minute, as
+    ../shared/tools/reading.py counts them, and the "Time to read ~NN" its first cells state."""
+    cells = json.loads(path.read_text())["cells"]
+    md = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    code = [l for c in cells if c["cell_type"] == "code" for l in "".join(c["source"]).splitlines() if l.strip()]
+    stated = re.search(r"[Tt]ime to read[^0-9]*(\d+)", md)
+    return round(len(re.findall(r"[A-Za-z0-9]+", md)) / 150 + len(code) / 6), int(stated.group(1)) if stated else None
+
+
+def test_lessons_state_an_honest_reading_time_and_teaching_md_agrees():
+    teaching = (ROOT / "TEACHING.md").read_text()
+    for path in sorted((ROOT / "lessons").glob("*.ipynb")):
+        estimate, stated = _honest_minutes(path)
+        assert stated is not None, f"{path.name}: state 'Time to read: ~{estimate} min' in the first cell"
+        assert abs(stated - estimate) <= 1, f"{path.name} states ~{stated} min, the count gives ~{estimate}"
+        number = path.name.split("_", 1)[0]
+        row = re.search(rf"^\| {number} [^|]*\| ~(\d+) min \|", teaching, re.M)
+        assert row and int(row.group(1)) == stated, f"TEACHING.md's timing row for {number} should say ~{stated} min"
