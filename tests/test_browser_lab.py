@@ -49,10 +49,10 @@ def screenshots(tmp_path_factory) -> Path:
 def _synthetic_notebook(path: Path, n_scenes: int, widget: bool) -> Path:
     """``n_scenes`` plotly 3D scenes (one figure each) and, optionally, the course's rotation widget."""
     cells = [nbformat.v4.new_code_cell(
-        "import numpy as np, plotly.graph_objects as go, plotly.io as pio, torch\n"
+        "import numpy as np, plotly.graph_objects as go, plotly.io as pio\n"
         "pio.renderers.default = 'plotly_mimetype'\n"
-        "from e3teach import widgets\n"
-        "rng = np.random.default_rng(0)")]
+        + ("import torch\nfrom e3teach import widgets\n" if widget else "")  # torch only where needed (~s)
+        + "rng = np.random.default_rng(0)")]
     for k in range(n_scenes):
         cells.append(nbformat.v4.new_code_cell(
             f"points = rng.normal(size=(30, 3))\n"
