@@ -374,9 +374,9 @@ def sh_grid(lmax: int, *, resolution: int = 24, normalization: str = "component"
                              z=_f32(_values(f.data[0].z) / _radius(f.data[0])))
             orbital = orbital_name(l, m)
             figs.append(f)
-            labels.append(f"l={l}, m={m}" + (f" {orbital}" if orbital else ""))
+            labels.append(f"l={l}, m={m}" + (f"<br>{orbital}" if orbital else ""))
             cells.append((l, m + lmax))
-    return side_by_side(figs, labels, cells=cells, gap=0.25,
+    return side_by_side(figs, labels, cells=cells, gap=0.55,
                         title=f"real spherical harmonics, l ≤ {lmax} (rows l, columns m)")
 
 
@@ -1053,7 +1053,7 @@ def side_by_side(figs: Sequence[go.Figure], titles: Sequence[str] | None = None,
     out = go.Figure()
     for k, (f, label, (lo, hi)) in enumerate(zip(figs, titles, boxes)):
         row, col = cells[k]
-        shift = np.array([col * cell, -row * cell, 0.0]) - (lo + hi) / 2
+        shift = np.array([col * cell, -row * cell * 1.3, 0.0]) - (lo + hi) / 2  # rows leave room for labels
         for trace in f.data:
             t = go.Figure(trace).data[0]
             if t.type in ("scatter3d", "surface", "cone", "mesh3d"):
@@ -1061,15 +1061,17 @@ def side_by_side(figs: Sequence[go.Figure], titles: Sequence[str] | None = None,
                 if t.type == "surface":
                     t.update(showscale=False)
                 out.add_trace(t)
-        if label:
+        if label:  # above the part, on its front face (the camera looks along -z): never hidden behind a surface
             top = (hi - lo)[1] / 2 + shift[1] + (lo + hi)[1] / 2
-            out.add_trace(go.Scatter3d(x=[col * cell], y=[top + 0.12 * cell], z=[0.0], mode="text", text=[label],
-                                       textfont=dict(size=12), showlegend=False, hoverinfo="skip"))
+            front = (hi - lo)[2] / 2 + shift[2] + (lo + hi)[2] / 2
+            out.add_trace(go.Scatter3d(x=[col * cell], y=[top + 0.22 * cell], z=[front], mode="text", text=[label],
+                                       textfont=dict(size=10), showlegend=False, hoverinfo="skip"))
     _style_scene(out, axes=False)
     rows, cols = 1 + max(r for r, _ in cells), 1 + max(c for _, c in cells)
     style(out, title, height=int(min(900, max(300, 80 + TWIN_SIZE[0] * rows / cols))))
     out.update_layout(showlegend=False)
-    out.update_scenes(camera=dict(eye=dict(x=0.3, y=0.5, z=1.9), up=dict(x=0.0, y=1.0, z=0.0),
+    # face-on, close: the grid fills the figure (an orthographic camera's distance sets its zoom)
+    out.update_scenes(camera=dict(eye=dict(x=0.0, y=0.06, z=0.62), up=dict(x=0.0, y=1.0, z=0.0),
                                   projection=dict(type="orthographic")))
     out._e3teach_parts = (figs, titles, cells)  # the static twin draws the parts as a grid of panels
     return out

@@ -114,7 +114,7 @@ def test_sh_surface_bad_lm(l, m, message):
 def test_sh_grid_layout():
     fig = viz.sh_grid(2, resolution=8)
     assert sum(t.type == "surface" for t in fig.data) == 9  # and one text label each, in one scene
-    assert [t.text[0] for t in fig.data if t.type == "scatter3d"][:2] == ["l=0, m=0 s", "l=1, m=-1 p_x"]
+    assert [t.text[0] for t in fig.data if t.type == "scatter3d"][:2] == ["l=0, m=0<br>s", "l=1, m=-1<br>p_x"]
 
 
 def test_sphere_signal_values_and_length_check():

@@ -69,7 +69,7 @@ def test_side_by_side_and_sh_grid_use_one_webgl_scene():
     assert scenes == {"scene"}
     assert sum(t.type == "surface" for t in grid.data) == 9
     labels = [t.text[0] for t in grid.data if t.type == "scatter3d"]
-    assert "l=1, m=0 p_y" in labels
+    assert "l=1, m=0<br>p_y" in labels
     # surfaces do not overlap: their boxes are disjoint in x or y
     boxes = [(np.nanmin(np.stack([viz._values(t.x).ravel(), viz._values(t.y).ravel()]), 1),
               np.nanmax(np.stack([viz._values(t.x).ravel(), viz._values(t.y).ravel()]), 1))
