@@ -18,13 +18,12 @@ keys such as ``"pos"``, ``"atom_types"``, ``"edge_index"``, ``"total_energy"``, 
 from __future__ import annotations
 
 import random
-import time
 
 import numpy as np
 import torch
 
 from .env import default_dtype
-from .potentials import TrainingRun, validate_atoms
+from .potentials import TrainingRun, full_batch_adam, validate_atoms
 
 __all__ = ["init_nequip", "type_names_of", "to_nequip_data", "nequip_energy_and_forces", "energy_forces_of_positions",
            "train_nequip", "prediction_errors", "nequip_calculator", "finite_difference_forces"]
@@ -133,21 +132,14 @@ def train_nequip(model, data: dict, *, steps: int = 80, lr: float = 1e-2, energy
     target_energy, target_forces = data["total_energy"].reshape(-1), data["forces"]
     n_atoms = data["num_atoms"].to(target_energy.dtype)
     scale2 = float(target_forces.pow(2).mean())
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / max(steps, 1))
-    run = TrainingRun(model)
-    start = time.perf_counter()
-    for _ in range(steps):
+
+    def step_loss():
         energy, forces = nequip_energy_and_forces(model, data, training=True)
         loss_e = ((energy - target_energy) / n_atoms).pow(2).mean()
         loss_f = (forces - target_forces).pow(2).mean()
-        loss = (energy_weight * loss_e + loss_f) / scale2
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        run.losses.append(float(loss.detach()))
-    run.seconds = time.perf_counter() - start
+        return (energy_weight * loss_e + loss_f) / scale2
+
+    run = full_batch_adam(model, step_loss, steps=steps, lr=lr)   # lesson 14's loop: Adam, linear decay
     model.eval()
     return run
 

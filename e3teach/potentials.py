@@ -34,7 +34,7 @@ from .graph import radius_graph, scatter_sum
 from .models import GatedBlock, PointConvolution
 
 __all__ = ["validate_atoms", "thermalize", "generate_emt_data", "AtomsBatch", "batch_structures", "fit_energy_shift",
-           "species_counts", "InteratomicPotential", "rebuilt_in", "energy_and_forces", "train_potential", "TrainingRun",
+           "species_counts", "InteratomicPotential", "rebuilt_in", "energy_and_forces", "train_potential", "full_batch_adam", "TrainingRun",
            "force_errors", "PotentialEnsemble", "train_ensemble", "PotentialCalculator", "run_nve", "energy_drift"]
 
 
@@ -312,6 +312,25 @@ class TrainingRun:
     seconds: float = 0.0
 
 
+def full_batch_adam(model: torch.nn.Module, step_loss, *, steps: int, lr: float, params=None) -> TrainingRun:
+    """The course's training loop: ``steps`` Adam steps on ``step_loss()`` (the full batch's loss, recomputed
+    each step), the learning rate decaying linearly to 10 % at the end; the loss per step and the time go in
+    the returned :class:`TrainingRun`. ``params`` defaults to ``model.parameters()``."""
+    optimizer = torch.optim.Adam(model.parameters() if params is None else params, lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / max(steps, 1))
+    run = TrainingRun(model)
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = step_loss()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        run.losses.append(float(loss.detach()))
+    run.seconds = time.perf_counter() - start
+    return run
+
+
 def train_potential(model: InteratomicPotential, data: AtomsBatch, *, steps: int = 200, lr: float = 1e-2,
                     energy_weight: float = 1.0, seed: int | None = None) -> TrainingRun:
     r"""Full-batch Adam on :math:`\mathcal L = w_E\,\overline{(\Delta E / N)^2} / \sigma_F^2 + \overline{|\Delta F|^2} / \sigma_F^2`.
@@ -329,22 +348,14 @@ def train_potential(model: InteratomicPotential, data: AtomsBatch, *, steps: int
         model.energy_scale.fill_(float(data.forces.pow(2).mean().sqrt()))
     scale = float(model.energy_scale)
     n_atoms = data.atoms_per_graph.to(data.pos.dtype)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / max(steps, 1))
-    run = TrainingRun(model)
-    start = time.perf_counter()
-    for _ in range(steps):
+
+    def step_loss():
         energy, forces = energy_and_forces(model, data, training=True)
         loss_e = ((energy - data.energy) / n_atoms).pow(2).mean() / scale**2
         loss_f = (forces - data.forces).pow(2).mean() / scale**2
-        loss = energy_weight * loss_e + loss_f
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        run.losses.append(float(loss.detach()))
-    run.seconds = time.perf_counter() - start
-    return run
+        return energy_weight * loss_e + loss_f
+
+    return full_batch_adam(model, step_loss, steps=steps, lr=lr)
 
 
 def force_errors(model: InteratomicPotential, data: AtomsBatch) -> dict:
@@ -468,25 +479,17 @@ def train_ensemble(ensemble: PotentialEnsemble, datasets, *, steps: int = 200, l
     graphs_per_member = torch.bincount(graph_member, minlength=ensemble.n_models).to(dtype)
     components_per_member = 3 * torch.bincount(atom_member, minlength=ensemble.n_models).to(dtype)
     params = [p for p in ensemble.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / max(steps, 1))
-    run = TrainingRun(ensemble)
-    start = time.perf_counter()
-    for _ in range(steps):
+
+    def step_loss():
         pos = data.pos.detach().requires_grad_(True)
         energy = ensemble(pos, data.numbers, data.batch, data.num_graphs, data.edge_src, data.edge_dst,
                           data.edge_offset, graph_member)
         (grad,) = torch.autograd.grad(energy.sum(), pos, create_graph=True)
         loss_e = scatter_sum(((energy - data.energy) / n_atoms).pow(2), graph_member, ensemble.n_models) / graphs_per_member
         loss_f = scatter_sum((-grad - data.forces).pow(2).sum(1), atom_member, ensemble.n_models) / components_per_member
-        loss = ((energy_weight * loss_e + loss_f) / scale2).sum()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        run.losses.append(float(loss.detach()))
-    run.seconds = time.perf_counter() - start
-    return run
+        return ((energy_weight * loss_e + loss_f) / scale2).sum()
+
+    return full_batch_adam(ensemble, step_loss, steps=steps, lr=lr, params=params)
 
 
 # ----------------------------------------------------------------------------- ase calculator
