@@ -45,6 +45,30 @@ class RadialBasis(torch.nn.Module):
         return emb.mul(self.num_basis ** 0.5)
 
 
+class BesselBasis(torch.nn.Module):
+    r"""The radial basis of DimeNet and NequIP: Bessel functions times a polynomial envelope,
+
+    .. math:: B_n(r) = \sqrt{\tfrac{2}{r_\max}}\,\frac{\sin(n\pi r / r_\max)}{r}\;u(r),\qquad n = 1, \dots, N,
+
+    with :math:`u` the polynomial cutoff (:func:`polynomial_cutoff`, ``p = 6``): zero, with its first two
+    derivatives, at :math:`r_\max`. The :math:`1/r` keeps short bonds well resolved, where
+    ``smooth_finite`` bumps spread evenly over :math:`[0, r_\max]`.
+    """
+
+    def __init__(self, r_max: float, num_basis: int = 8, p: int = 6):
+        super().__init__()
+        self.r_max, self.num_basis, self.p = float(r_max), int(num_basis), int(p)
+        self.register_buffer("frequencies", torch.arange(1, num_basis + 1) * math.pi / self.r_max)
+
+    def forward(self, distance: torch.Tensor) -> torch.Tensor:
+        r = distance[..., None]
+        bessel = math.sqrt(2.0 / self.r_max) * torch.sin(self.frequencies.to(r.dtype) * r) / r
+        return bessel * polynomial_cutoff(r, self.r_max, self.p)
+
+    def extra_repr(self) -> str:
+        return f"r_max={self.r_max}, num_basis={self.num_basis}, p={self.p}"
+
+
 def polynomial_cutoff(r: torch.Tensor, r_max: float, p: int = 6) -> torch.Tensor:
     r"""The smooth cutoff of DimeNet/NequIP: :math:`u(x) = 1 - \tfrac{(p+1)(p+2)}{2}x^p + p(p+2)x^{p+1}
     - \tfrac{p(p+1)}{2}x^{p+2}` for :math:`x = r/r_\max < 1`, else 0; :math:`u(1) = u'(1) = u''(1) = 0`."""
@@ -53,37 +77,97 @@ def polynomial_cutoff(r: torch.Tensor, r_max: float, p: int = 6) -> torch.Tensor
     return u * (x < 1)
 
 
+class UvuThenLinear(torch.nn.Module):
+    """``uvu`` tensor product (one weight per channel and path, channels not mixed) then ``o3.Linear``.
+
+    ``irreps_mid`` collects ``mul1 x ir_out`` for every allowed pair of input irreps whose product
+    contains an ``ir_out`` present in ``irreps_out``; the linear layer then mixes channels within
+    each irrep. This is the layout of NequIP's and MACE's interaction blocks.
+    """
+
+    def __init__(self, irreps_in1, irreps_in2, irreps_out, *, shared_weights: bool = True):
+        super().__init__()
+        irreps_in1, irreps_in2, irreps_out = o3.Irreps(irreps_in1), o3.Irreps(irreps_in2), o3.Irreps(irreps_out)
+        wanted = {ir for _, ir in irreps_out}
+        mid, instructions = [], []
+        for i1, (mul1, ir1) in enumerate(irreps_in1):
+            for i2, (_, ir2) in enumerate(irreps_in2):
+                for ir_out in ir1 * ir2:
+                    if ir_out in wanted:
+                        instructions.append((i1, i2, len(mid), "uvu", True))
+                        mid.append((mul1, ir_out))
+        self.irreps_mid = o3.Irreps(mid)
+        self.tp = o3.TensorProduct(irreps_in1, irreps_in2, self.irreps_mid, instructions,
+                                   shared_weights=shared_weights, internal_weights=shared_weights)
+        self.linear = o3.Linear(self.irreps_mid, irreps_out)
+        self.irreps_in1, self.irreps_in2, self.irreps_out = irreps_in1, irreps_in2, irreps_out
+
+    @property
+    def weight_numel(self) -> int:
+        """Weights of the tensor product plus those of the linear layer."""
+        return self.tp.weight_numel + self.linear.weight_numel
+
+    def forward(self, x, y, weight=None):
+        return self.linear(self.tp(x, y, weight) if weight is not None else self.tp(x, y))
+
+
 class PointConvolution(torch.nn.Module):
     """An equivariant point convolution (see the module docstring for the formula)."""
 
     def __init__(self, irreps_in, irreps_out, *, lmax: int = 2, r_max: float = 1.5, num_basis: int = 10,
                  radial_hidden: int = 16, num_neighbors: float = 3.0, self_interaction: bool = False,
-                 smooth_cutoff: bool = False):
+                 smooth_cutoff: bool = False, radial_basis: str = "smooth_finite", tensor_product: str = "full"):
         super().__init__()
         self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
         self.irreps_sh = o3.Irreps.spherical_harmonics(lmax)
         self.r_max, self.num_neighbors, self.smooth_cutoff = float(r_max), float(num_neighbors), smooth_cutoff
-        self.radial = RadialBasis(r_max, num_basis)
-        self.tp = o3.FullyConnectedTensorProduct(self.irreps_in, self.irreps_sh, self.irreps_out,
-                                                 shared_weights=False)
-        self.weights = enn.FullyConnectedNet([num_basis, radial_hidden, self.tp.weight_numel], torch.nn.functional.silu)
+        bases = {"smooth_finite": RadialBasis, "bessel": BesselBasis}
+        if radial_basis not in bases:
+            raise ValueError(f"radial_basis={radial_basis!r}: choose 'smooth_finite' or 'bessel'")
+        self.radial = bases[radial_basis](r_max, num_basis)
+        if tensor_product == "full":         # every (input channel, output channel) pair: uvw
+            self.tp = o3.FullyConnectedTensorProduct(self.irreps_in, self.irreps_sh, self.irreps_out,
+                                                     shared_weights=False)
+            weight_numel = self.tp.weight_numel
+        elif tensor_product == "uvu":        # NequIP's layout: linear, uvu (per-edge weights), linear
+            self.tp_in = o3.Linear(self.irreps_in, self.irreps_in)
+            self.tp = UvuThenLinear(self.irreps_in, self.irreps_sh, self.irreps_out, shared_weights=False)
+            weight_numel = self.tp.tp.weight_numel
+        else:
+            raise ValueError(f"tensor_product={tensor_product!r}: choose 'full' or 'uvu'")
+        if weight_numel == 0:
+            raise ValueError(f"no tensor-product path leads from {self.irreps_in} (x) {self.irreps_sh} to "
+                             f"{self.irreps_out}: raise lmax, or choose output irreps that the selection rules allow")
+        self.tensor_product = tensor_product
+        self.weights = enn.FullyConnectedNet([num_basis, radial_hidden, weight_numel], torch.nn.functional.silu)
         self.self_interaction = o3.Linear(self.irreps_in, self.irreps_out) if self_interaction else None
 
-    def messages(self, x: torch.Tensor, edge_src: torch.Tensor, edge_vec: torch.Tensor) -> torch.Tensor:
-        """One message per edge: ``u(r) TP(x[src], Y(edge_vec); MLP(basis(r)))`` (``u = 1`` without the cutoff)."""
-        length = edge_vec.norm(dim=1)
+    def edge_features(self, edge_vec: torch.Tensor) -> tuple:
+        """``(Y(edge_vec) (E, irreps_sh.dim), basis(|edge_vec|) (E, num_basis))``: what every message of an edge uses."""
         sh = o3.spherical_harmonics(self.irreps_sh, edge_vec, normalize=True, normalization="component")
-        messages = self.tp(x[edge_src], sh, self.weights(self.radial(length)))
+        return sh, self.radial(edge_vec.norm(dim=1))
+
+    def messages(self, x: torch.Tensor, edge_src: torch.Tensor, edge_vec: torch.Tensor,
+                 edge_features: tuple | None = None) -> torch.Tensor:
+        """One message per edge: ``u(r) TP(x[src], Y(edge_vec); MLP(basis(r)))`` (``u = 1`` without the cutoff).
+
+        ``edge_features`` (from :meth:`edge_features`) saves recomputing them when layers share the edges."""
+        sh, basis = edge_features if edge_features is not None else self.edge_features(edge_vec)
+        if self.tensor_product == "uvu":
+            x = self.tp_in(x)
+        messages = self.tp(x[edge_src], sh, self.weights(basis))
         if self.smooth_cutoff:
-            messages = messages * polynomial_cutoff(length, self.r_max)[:, None]
+            messages = messages * polynomial_cutoff(edge_vec.norm(dim=1), self.r_max)[:, None]
         return messages
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, edge_src: torch.Tensor, edge_dst: torch.Tensor,
-                edge_vec: torch.Tensor | None = None) -> torch.Tensor:
-        """``edge_vec`` defaults to ``pos[edge_dst] - pos[edge_src]``; pass it to add periodic cell shifts (lesson 12)."""
+                edge_vec: torch.Tensor | None = None, edge_features: tuple | None = None) -> torch.Tensor:
+        """``x`` (N, irreps_in.dim) → (N, irreps_out.dim). ``edge_vec`` defaults to ``pos[edge_dst] - pos[edge_src]``;
+        pass it to add periodic cell shifts (lesson 12)."""
         if edge_vec is None:
             edge_vec = pos[edge_dst] - pos[edge_src]
-        out = scatter_sum(self.messages(x, edge_src, edge_vec), edge_dst, x.shape[0]) / math.sqrt(self.num_neighbors)
+        messages = self.messages(x, edge_src, edge_vec, edge_features)
+        out = scatter_sum(messages, edge_dst, x.shape[0]) / math.sqrt(self.num_neighbors)
         if self.self_interaction is not None:
             out = out + self.self_interaction(x)
         return out
@@ -126,8 +210,8 @@ class GatedBlock(torch.nn.Module):
         self.conv = PointConvolution(irreps_in, self.gate.irreps_in, **conv_kwargs)
         self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), self.gate.irreps_out
 
-    def forward(self, x, pos, edge_src, edge_dst, edge_vec=None):
-        return self.gate(self.conv(x, pos, edge_src, edge_dst, edge_vec=edge_vec))
+    def forward(self, x, pos, edge_src, edge_dst, edge_vec=None, edge_features=None):
+        return self.gate(self.conv(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features))
 
 
 class EquivariantPointNet(torch.nn.Module):
@@ -208,7 +292,7 @@ class SortedDistanceMLP(torch.nn.Module):
         return self.net(sorted_distances(pos))
 
 
-__all__ = ["RadialBasis", "polynomial_cutoff", "PointConvolution", "tp_path_exists", "gated_irreps", "GatedBlock",
+__all__ = ["RadialBasis", "BesselBasis", "polynomial_cutoff", "UvuThenLinear", "PointConvolution", "tp_path_exists", "gated_irreps", "GatedBlock",
            "EquivariantPointNet", "PlainMLP", "sorted_distances", "SortedDistanceMLP", "MLPEnsemble"]
 
 

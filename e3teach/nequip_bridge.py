@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from .env import default_dtype
-from .potentials import TrainingRun, full_batch_adam, validate_atoms
+from .potentials import AdamTrainer, TrainingRun, validate_atoms
 
 __all__ = ["init_nequip", "type_names_of", "to_nequip_data", "nequip_energy_and_forces", "energy_forces_of_positions",
-           "train_nequip", "prediction_errors", "nequip_calculator", "finite_difference_forces"]
+           "nequip_trainer", "train_nequip", "prediction_errors", "nequip_calculator", "finite_difference_forces"]
 
 
 def init_nequip() -> None:
@@ -82,8 +82,19 @@ def to_nequip_data(structures, type_names, r_max: float) -> dict:
     with default_dtype(torch.float64):
         for atoms in structures:
             validate_atoms(atoms, species)
-            frames.append(neighbours(mapper(from_ase(atoms))))
+            frames.append(neighbours(mapper(from_ase(_energy_and_forces_only(atoms)))))
         return AtomicDataDict.batched_from_list(frames)
+
+
+def _energy_and_forces_only(atoms):
+    """A copy of ``atoms`` whose calculator holds only its energy and forces (when it has them): nequip's
+    ``from_ase`` reads every stored result, and would take a molecular dipole (3,) for a per-atom field."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    copy = atoms.copy()
+    results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+    if "energy" in results and "forces" in results:
+        copy.calc = SinglePointCalculator(copy, energy=results["energy"], forces=results["forces"])
+    return copy
 
 
 def nequip_energy_and_forces(model, data: dict, *, training: bool = False):
@@ -118,28 +129,40 @@ def energy_forces_of_positions(model, atoms, r_max: float):
     return energy_forces
 
 
-def train_nequip(model, data: dict, *, steps: int = 80, lr: float = 1e-2, energy_weight: float = 1.0) -> TrainingRun:
-    r"""Full-batch Adam over a nequip model with the loss of lesson 14 (:func:`e3teach.potentials.train_potential`):
+def nequip_trainer(model, data: dict, *, steps: int | None = 80, lr: float = 1e-2, energy_weight: float = 1.0,
+                 seconds: float | None = None, final_lr_fraction: float = 0.1) -> AdamTrainer:
+    r"""A trainer (``e3teach.potentials.AdamTrainer``) of Adam over a nequip model, with the loss of lesson 14
+    (:func:`e3teach.potentials.train_potential`):
 
     .. math:: \mathcal L = w_E\,\overline{(\Delta E / N)^2} / \sigma_F^2 + \overline{|\Delta F|^2} / \sigma_F^2,
 
-    energies per atom, :math:`\sigma_F` the RMS force component of ``data``; the learning rate decays
-    linearly to 10 %. The per-species energy shifts and the energy scale are the model's own (set when it
-    is built). What ``nequip-train`` does instead: minibatches, validation, EMA weights, checkpoints.
+    energies per atom, :math:`\sigma_F` the RMS force component of ``data`` (one batched dict, or a list of
+    them: minibatches, one per step, in turn); the budget is ``steps`` or ``seconds`` of wall time, the
+    learning rate decaying linearly to ``final_lr_fraction`` of ``lr``. The per-species energy shifts and the
+    energy scale are the model's own (set when it is built). What ``nequip-train`` does besides: validation,
+    EMA weights, checkpoints.
     """
-    if "total_energy" not in data or "forces" not in data:
+    batches = [data] if isinstance(data, dict) else list(data)
+    if not batches or any("total_energy" not in b or "forces" not in b for b in batches):
         raise ValueError("the data have no total_energy/forces labels: build them from labelled ase.Atoms")
-    target_energy, target_forces = data["total_energy"].reshape(-1), data["forces"]
-    n_atoms = data["num_atoms"].to(target_energy.dtype)
-    scale2 = float(target_forces.pow(2).mean())
+    scale2 = float(torch.cat([b["forces"] for b in batches]).pow(2).mean())
+    step = iter(range(10**12))
 
     def step_loss():
-        energy, forces = nequip_energy_and_forces(model, data, training=True)
-        loss_e = ((energy - target_energy) / n_atoms).pow(2).mean()
-        loss_f = (forces - target_forces).pow(2).mean()
+        batch = batches[next(step) % len(batches)]
+        energy, forces = nequip_energy_and_forces(model, batch, training=True)
+        n_atoms = batch["num_atoms"].to(energy.dtype)
+        loss_e = ((energy - batch["total_energy"].reshape(-1)) / n_atoms).pow(2).mean()
+        loss_f = (forces - batch["forces"]).pow(2).mean()
         return (energy_weight * loss_e + loss_f) / scale2
 
-    run = full_batch_adam(model, step_loss, steps=steps, lr=lr)   # lesson 14's loop: Adam, linear decay
+    return AdamTrainer(model, step_loss, steps=None if seconds is not None else steps, lr=lr, seconds=seconds,
+                       final_lr_fraction=final_lr_fraction)          # lesson 14's loop: Adam, linear decay
+
+
+def train_nequip(model, data, **kwargs) -> TrainingRun:
+    """:func:`nequip_trainer` (same arguments) run to the end of its budget; the model is left in eval mode."""
+    run = nequip_trainer(model, data, **kwargs).finish()
     model.eval()
     return run
 

@@ -34,8 +34,8 @@ from .graph import radius_graph, scatter_sum
 from .models import GatedBlock, PointConvolution
 
 __all__ = ["validate_atoms", "thermalize", "generate_emt_data", "AtomsBatch", "batch_structures", "fit_energy_shift",
-           "species_counts", "InteratomicPotential", "rebuilt_in", "energy_and_forces", "train_potential", "full_batch_adam", "TrainingRun",
-           "force_errors", "PotentialEnsemble", "train_ensemble", "PotentialCalculator", "run_nve", "energy_drift"]
+           "species_counts", "InteratomicPotential", "RECIPE", "RECIPE_TRAINING", "course_potential", "course_trainer", "average_num_neighbors", "rebuilt_in", "energy_and_forces", "minibatches", "AdamTrainer", "race", "potential_trainer", "train_potential", "full_batch_adam", "TrainingRun",
+           "DirectForceModel", "direct_forces", "direct_force_trainer", "train_direct_forces", "force_errors", "PotentialEnsemble", "train_ensemble", "PotentialCalculator", "run_nve", "energy_drift"]
 
 
 # ----------------------------------------------------------------------------- input validation
@@ -238,32 +238,61 @@ def _species_index(numbers: torch.Tensor, species) -> torch.Tensor:
 class InteratomicPotential(torch.nn.Module):
     r"""Per-atom energies from gated point convolutions; total energy summed per structure.
 
-    Species enter as one-hot even scalars; ``layers`` :class:`~e3teach.models.GatedBlock` s (point
-    convolution with a smooth cutoff, then a gate) and a last :class:`~e3teach.models.PointConvolution`
-    to ``"0e"`` give :math:`\varepsilon_i`; :math:`E = \sum_i (s\,\varepsilon_i + \mu_{z_i})` with the
-    buffers ``energy_scale`` (:math:`s`) and ``energy_shift`` (:math:`\mu`). With ``lmax=0`` and
-    scalar ``irreps_hidden`` the network only sees distances (an invariant, SchNet-like model).
+    Species enter as one-hot even scalars (optionally mapped by an ``o3.Linear`` to ``embedding`` learned
+    scalars); ``layers`` :class:`~e3teach.models.GatedBlock` s (point convolution, then a gate) and a
+    readout give :math:`\varepsilon_i`; :math:`E = \sum_i (s\,\varepsilon_i + \mu_{z_i})` with the buffers
+    ``energy_scale`` (:math:`s`) and ``energy_shift`` (:math:`\mu`). With ``lmax=0`` and scalar
+    ``irreps_hidden`` the network only sees distances (an invariant, SchNet-like model).
+
+    The options are the steps of lesson 14's ablation; their defaults are the first, plain model:
+
+    - ``radial_basis``: ``"smooth_finite"`` bumps, or ``"bessel"`` (Bessel × polynomial envelope, as NequIP);
+    - ``tensor_product``: ``"full"`` (uvw, weights for every channel pair) or ``"uvu"`` (linear → one weight
+      per channel and path → linear, as NequIP: far fewer per-edge weights);
+    - ``self_connection``: add an ``o3.Linear`` of each atom's own features to its message sum (a residual);
+    - ``num_neighbors``: the sum over neighbours is divided by :math:`\sqrt{n}` — use the training data's
+      average number of neighbours (:func:`average_num_neighbors`);
+    - ``readout``: ``"conv"`` (one more convolution to ``0e``) or ``"linear"`` (an ``o3.Linear`` of each
+      atom's features to ``0e``, as NequIP: no third message-passing step).
     """
 
     def __init__(self, species, *, irreps_hidden="8x0e + 4x1o", lmax: int = 1, layers: int = 1,
-                 r_max: float = 3.6, num_basis: int = 6, radial_hidden: int = 16, num_neighbors: float = 12.0, zero_init_readout: bool = True):
+                 r_max: float = 3.6, num_basis: int = 6, radial_hidden: int = 16, num_neighbors: float = 12.0,
+                 zero_init_readout: bool = True, radial_basis: str = "smooth_finite", tensor_product: str = "full",
+                 self_connection: bool = False, embedding: int | None = None, readout: str = "conv"):
         super().__init__()
         self.species = [int(z) for z in species]
         self.r_max = float(r_max)
         self.hparams = dict(irreps_hidden=str(irreps_hidden), lmax=lmax, layers=layers, r_max=r_max,
-                            num_basis=num_basis, radial_hidden=radial_hidden, num_neighbors=num_neighbors)
+                            num_basis=num_basis, radial_hidden=radial_hidden, num_neighbors=num_neighbors,
+                            radial_basis=radial_basis, tensor_product=tensor_product,
+                            self_connection=self_connection, embedding=embedding, readout=readout)
         kw = dict(lmax=lmax, r_max=r_max, num_basis=num_basis, radial_hidden=radial_hidden,
-                  num_neighbors=num_neighbors)
+                  num_neighbors=num_neighbors, radial_basis=radial_basis, tensor_product=tensor_product)
         irreps = o3.Irreps(f"{len(self.species)}x0e")
+        self.embed = None
+        if embedding:
+            self.embed = o3.Linear(irreps, f"{int(embedding)}x0e")
+            irreps = self.embed.irreps_out
         blocks = []
-        for _ in range(layers):
-            blocks.append(GatedBlock(irreps, irreps_hidden, **kw))
+        scalars_only = o3.Irreps([(mul, ir) for mul, ir in o3.Irreps(irreps_hidden) if ir.l == 0])
+        for k in range(layers):
+            # a linear readout reads scalars only: the last block need not make the vectors it would drop
+            hidden = scalars_only if readout == "linear" and k == layers - 1 else irreps_hidden
+            blocks.append(GatedBlock(irreps, hidden, self_interaction=self_connection, **kw))
             irreps = blocks[-1].irreps_out
         self.blocks = torch.nn.ModuleList(blocks)
-        self.readout = PointConvolution(irreps, "0e", **kw)
+        if readout == "conv":
+            self.readout = PointConvolution(irreps, "0e", **kw)
+            last = self.readout.weights[-1].weight
+        elif readout == "linear":
+            self.readout = o3.Linear(irreps, "0e")
+            last = self.readout.weight
+        else:
+            raise ValueError(f"readout={readout!r}: choose 'conv' or 'linear'")
         if zero_init_readout:           # start from ε = 0: the first prediction is the per-species fit
             with torch.no_grad():
-                self.readout.weights[-1].weight.zero_()
+                last.zero_()
         self.register_buffer("energy_scale", torch.ones(()))
         self.register_buffer("energy_shift", torch.zeros(len(self.species)))
 
@@ -271,12 +300,41 @@ class InteratomicPotential(torch.nn.Module):
         """Total energy of each structure, shape (num_graphs,)."""
         index = _species_index(numbers, self.species)
         x = torch.nn.functional.one_hot(index, len(self.species)).to(pos.dtype)
+        if self.embed is not None:
+            x = self.embed(x)
         edge_vec = pos[edge_dst] - pos[edge_src] + edge_offset
+        edge_features = self.blocks[0].conv.edge_features(edge_vec)   # harmonics and radial basis, once for all layers
         for block in self.blocks:
-            x = block(x, pos, edge_src, edge_dst, edge_vec=edge_vec)
-        atom_energy = self.energy_scale * self.readout(x, pos, edge_src, edge_dst, edge_vec=edge_vec)[:, 0]
-        atom_energy = atom_energy + self.energy_shift[index]
+            x = block(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features)
+        if isinstance(self.readout, PointConvolution):
+            x = self.readout(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features)
+        else:
+            x = self.readout(x)
+        atom_energy = self.energy_scale * x[:, 0] + self.energy_shift[index]
         return scatter_sum(atom_energy, batch, num_graphs)
+
+
+#: The course potential as lesson 14 builds it, step by step (each step's effect: lesson 14's ablation table).
+RECIPE = dict(irreps_hidden="16x0e + 16x1o", lmax=1, layers=2, num_basis=8, radial_hidden=16, radial_basis="bessel",
+              tensor_product="uvu", self_connection=True, embedding=16, readout="linear")
+#: ... and how it is trained: Adam, minibatches of 10 structures, the learning rate from 2e-2 down to 2e-3.
+RECIPE_TRAINING = dict(lr=2e-2, batch_size=10, energy_weight=1.0, final_lr_fraction=0.1)
+
+
+def course_potential(structures, r_max: float, *, dtype: torch.dtype | None = None, **overrides) -> InteratomicPotential:
+    """The course's potential (:data:`RECIPE`, changed by ``overrides``) for the species of ``structures``, its sums
+    over neighbours divided by the square root of their average number in ``structures`` (NequIP's choice)."""
+    from .env import default_dtype
+    structures = list(structures)
+    species = sorted({int(z) for atoms in structures for z in atoms.get_atomic_numbers()})
+    options = {**RECIPE, "num_neighbors": average_num_neighbors(batch_structures(structures, r_max)), **overrides}
+    with default_dtype(dtype or torch.get_default_dtype()):
+        return InteratomicPotential(species, r_max=r_max, **options)
+
+
+def average_num_neighbors(data: "AtomsBatch") -> float:
+    """The average number of neighbours (edges per atom) of a batch: NequIP's ``avg_num_neighbors``."""
+    return data.edge_src.numel() / max(len(data.pos), 1)
 
 
 def rebuilt_in(model: InteratomicPotential, dtype: torch.dtype) -> InteratomicPotential:
@@ -312,50 +370,186 @@ class TrainingRun:
     seconds: float = 0.0
 
 
-def full_batch_adam(model: torch.nn.Module, step_loss, *, steps: int, lr: float, params=None) -> TrainingRun:
-    """The course's training loop: ``steps`` Adam steps on ``step_loss()`` (the full batch's loss, recomputed
-    each step), the learning rate decaying linearly to 10 % at the end; the loss per step and the time go in
-    the returned :class:`TrainingRun`. ``params`` defaults to ``model.parameters()``."""
-    optimizer = torch.optim.Adam(model.parameters() if params is None else params, lr=lr)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / max(steps, 1))
-    run = TrainingRun(model)
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss = step_loss()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        run.losses.append(float(loss.detach()))
-    run.seconds = time.perf_counter() - start
-    return run
-
-
-def train_potential(model: InteratomicPotential, data: AtomsBatch, *, steps: int = 200, lr: float = 1e-2,
-                    energy_weight: float = 1.0, seed: int | None = None) -> TrainingRun:
-    r"""Full-batch Adam on :math:`\mathcal L = w_E\,\overline{(\Delta E / N)^2} / \sigma_F^2 + \overline{|\Delta F|^2} / \sigma_F^2`.
-
-    Before training, ``energy_shift`` is set by :func:`fit_energy_shift` and ``energy_scale`` to the
-    RMS force component :math:`\sigma_F` of ``data`` (so the network's outputs are of order one).
-    Energies are compared per atom. The learning rate decays linearly to 10% at the end.
+class AdamTrainer:
+    """One training, stepped by hand: Adam on ``step_loss()``, the learning rate decaying linearly from ``lr``
+    to ``final_lr_fraction * lr`` over the budget — ``steps`` steps, or ``seconds`` of the time spent in
+    this trainer's own steps. ``step()`` takes one step; ``done`` says when the budget is spent; ``run`` is
+    the :class:`TrainingRun` (model, losses, seconds). :func:`race` steps several trainers in turn.
     """
-    if data.energy is None:
+
+    def __init__(self, model: torch.nn.Module, step_loss, *, lr: float, steps: int | None = None,
+                 seconds: float | None = None, params=None, final_lr_fraction: float = 0.1):
+        if (steps is None) == (seconds is None):
+            raise ValueError("give the budget as steps=... or as seconds=..., not both")
+        self.step_loss, self.lr, self.steps, self.budget_seconds = step_loss, lr, steps, seconds
+        self.final_lr_fraction = final_lr_fraction
+        self.optimizer = torch.optim.Adam(model.parameters() if params is None else params, lr=lr)
+        self.run = TrainingRun(model)
+
+    @property
+    def progress(self) -> float:
+        """The fraction of the budget spent, from 0 to 1."""
+        if self.steps is not None:
+            return len(self.run.losses) / max(self.steps, 1)
+        return self.run.seconds / self.budget_seconds
+
+    @property
+    def done(self) -> bool:
+        return self.progress >= 1.0
+
+    def step(self) -> float:
+        """One Adam step at the scheduled learning rate; returns the loss."""
+        start = time.perf_counter()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr * (1.0 - (1.0 - self.final_lr_fraction) * min(self.progress, 1.0))
+        loss = self.step_loss()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.run.losses.append(float(loss.detach()))
+        self.run.seconds += time.perf_counter() - start
+        return self.run.losses[-1]
+
+    def finish(self) -> TrainingRun:
+        """Step until the budget is spent; returns :attr:`run`."""
+        while not self.done:
+            self.step()
+        return self.run
+
+
+def race(trainers) -> list:
+    """Train several :class:`AdamTrainer` s side by side: always step the one that has spent the least time.
+
+    With budgets in seconds, each model gets the same wall time on the same machine *at the same moments*,
+    so a busy machine slows both alike: the fair way to compare two models at equal time."""
+    trainers = list(trainers)
+    while not all(t.done for t in trainers):
+        min((t for t in trainers if not t.done), key=lambda t: t.progress).step()
+    return [t.run for t in trainers]
+
+
+def full_batch_adam(model: torch.nn.Module, step_loss, *, steps: int | None = None, lr: float,
+                    params=None, seconds: float | None = None, final_lr_fraction: float = 0.1) -> TrainingRun:
+    """The course's training loop (:class:`AdamTrainer` run to the end): Adam steps on ``step_loss()``, the
+    learning rate decaying linearly from ``lr`` to ``final_lr_fraction * lr``; the budget is ``steps`` steps or
+    ``seconds`` of wall time. Returns the :class:`TrainingRun` (model, loss per step, seconds)."""
+    return AdamTrainer(model, step_loss, lr=lr, steps=steps, seconds=seconds, params=params,
+                       final_lr_fraction=final_lr_fraction).finish()
+
+
+def minibatches(structures, batch_size: int | None, *, seed: int = 0) -> list:
+    """``structures`` shuffled once (``seed``) and cut into lists of ``batch_size`` (the last may be shorter);
+    ``batch_size=None`` gives one list of all of them (full batch)."""
+    structures = list(structures)
+    if not batch_size or batch_size >= len(structures):
+        return [structures]
+    order = np.random.default_rng(seed).permutation(len(structures))
+    return [[structures[i] for i in order[k:k + batch_size]] for k in range(0, len(structures), batch_size)]
+
+
+def potential_trainer(model: InteratomicPotential, data, *, steps: int | None = 200, lr: float = 1e-2,
+                    energy_weight: float = 1.0, seed: int | None = None, seconds: float | None = None,
+                    final_lr_fraction: float = 0.1) -> AdamTrainer:
+    r"""A trainer (:class:`AdamTrainer`) of Adam on :math:`\mathcal L = w_E\,\overline{(\Delta E / N)^2} / \sigma_F^2 + \overline{|\Delta F|^2} / \sigma_F^2`.
+
+    ``data`` is one :class:`AtomsBatch` (full-batch training) or a list of them (minibatches, one per
+    step, in turn). Before training, ``energy_shift`` is set by :func:`fit_energy_shift` and
+    ``energy_scale`` to the RMS force component :math:`\sigma_F` of all the data (so the network's
+    outputs are of order one). Energies are compared per atom. The budget is ``steps``, or ``seconds``
+    of wall time (then ``steps`` is ignored); the learning rate decays linearly to ``final_lr_fraction``.
+    """
+    batches = [data] if isinstance(data, AtomsBatch) else list(data)
+    if not batches or any(b.energy is None for b in batches):
         raise ValueError("the batch has no energy/force labels: build it from labelled structures")
     if seed is not None:
         torch.manual_seed(seed)
     with torch.no_grad():
-        model.energy_shift.copy_(fit_energy_shift(species_counts(data, model.species), data.energy))
-        model.energy_scale.fill_(float(data.forces.pow(2).mean().sqrt()))
+        counts = torch.cat([species_counts(b, model.species) for b in batches])
+        model.energy_shift.copy_(fit_energy_shift(counts, torch.cat([b.energy for b in batches])))
+        model.energy_scale.fill_(float(torch.cat([b.forces for b in batches]).pow(2).mean().sqrt()))
     scale = float(model.energy_scale)
-    n_atoms = data.atoms_per_graph.to(data.pos.dtype)
+    step = iter(range(10**12))
 
     def step_loss():
-        energy, forces = energy_and_forces(model, data, training=True)
-        loss_e = ((energy - data.energy) / n_atoms).pow(2).mean() / scale**2
-        loss_f = (forces - data.forces).pow(2).mean() / scale**2
+        batch = batches[next(step) % len(batches)]
+        energy, forces = energy_and_forces(model, batch, training=True)
+        loss_e = ((energy - batch.energy) / batch.atoms_per_graph.to(energy.dtype)).pow(2).mean() / scale**2
+        loss_f = (forces - batch.forces).pow(2).mean() / scale**2
         return energy_weight * loss_e + loss_f
 
-    return full_batch_adam(model, step_loss, steps=steps, lr=lr)
+    return AdamTrainer(model, step_loss, steps=None if seconds is not None else steps, lr=lr, seconds=seconds,
+                       final_lr_fraction=final_lr_fraction)
+
+
+def train_potential(model: InteratomicPotential, data, **kwargs) -> TrainingRun:
+    """Train ``model`` to the end of its budget: :func:`potential_trainer` (same arguments), run with ``finish()``."""
+    return potential_trainer(model, data, **kwargs).finish()
+
+
+def course_trainer(model: InteratomicPotential, structures, *, steps: int | None = None, seconds: float | None = None,
+                   seed: int = 0, **overrides) -> AdamTrainer:
+    """A trainer for ``model`` on labelled ``structures`` with :data:`RECIPE_TRAINING` (changed by ``overrides``):
+    minibatches cut once (``seed``) and built in the model's dtype; the budget in ``steps`` or ``seconds``."""
+    options = {**RECIPE_TRAINING, **overrides}
+    batch_size = options.pop("batch_size")
+    dtype = model.energy_scale.dtype
+    batches = [batch_structures(chunk, model.r_max, dtype, species=model.species)
+               for chunk in minibatches(structures, batch_size, seed=seed)]
+    return potential_trainer(model, batches, steps=steps, seconds=seconds, **options)
+
+
+class DirectForceModel(InteratomicPotential):
+    r"""The same network with a vector (``1o``) readout per atom: forces predicted *directly*, not as :math:`-\nabla E`.
+
+    Equivariant all the same (a ``1o`` output rotates with the input), but nothing makes these forces the
+    gradient of an energy: their work around a closed path need not vanish, so molecular dynamics with
+    them does not conserve any energy (lesson 14). Built with the keyword arguments of
+    :class:`InteratomicPotential`; ``forward`` returns forces (N, 3) in eV/Å. Train with
+    :func:`train_direct_forces`.
+    """
+
+    def __init__(self, species, **kwargs):
+        super().__init__(species, **{**kwargs, "readout": "conv"})     # "conv": the last block keeps its vectors
+        self.readout = o3.Linear(self.blocks[-1].irreps_out, "1o")
+
+    def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset):
+        """Forces, shape (N, 3): ``energy_scale`` times a ``1o`` per atom (the energy shift plays no part)."""
+        index = _species_index(numbers, self.species)
+        x = torch.nn.functional.one_hot(index, len(self.species)).to(pos.dtype)
+        if self.embed is not None:
+            x = self.embed(x)
+        edge_vec = pos[edge_dst] - pos[edge_src] + edge_offset
+        edge_features = self.blocks[0].conv.edge_features(edge_vec)
+        for block in self.blocks:
+            x = block(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features)
+        return self.energy_scale * self.readout(x)
+
+
+def direct_forces(model: DirectForceModel, data: AtomsBatch) -> torch.Tensor:
+    """The forces (N, 3) a :class:`DirectForceModel` predicts for a batch."""
+    return model(data.pos, data.numbers, data.batch, data.num_graphs, data.edge_src, data.edge_dst, data.edge_offset)
+
+
+def direct_force_trainer(model: DirectForceModel, data, *, lr: float = 1e-2, steps: int | None = 200,
+                        seconds: float | None = None, final_lr_fraction: float = 0.1) -> AdamTrainer:
+    """A trainer of Adam on the mean squared force error (divided by the RMS force squared); ``data`` as for :func:`train_potential`."""
+    batches = [data] if isinstance(data, AtomsBatch) else list(data)
+    with torch.no_grad():
+        model.energy_scale.fill_(float(torch.cat([b.forces for b in batches]).pow(2).mean().sqrt()))
+    scale2 = float(model.energy_scale) ** 2
+    step = iter(range(10**12))
+
+    def step_loss():
+        batch = batches[next(step) % len(batches)]
+        return (direct_forces(model, batch) - batch.forces).pow(2).mean() / scale2
+
+    return AdamTrainer(model, step_loss, steps=None if seconds is not None else steps, lr=lr, seconds=seconds,
+                       final_lr_fraction=final_lr_fraction)
+
+
+def train_direct_forces(model: DirectForceModel, data, **kwargs) -> TrainingRun:
+    """:func:`direct_force_trainer` (same arguments), run to the end of its budget."""
+    return direct_force_trainer(model, data, **kwargs).finish()
 
 
 def force_errors(model: InteratomicPotential, data: AtomsBatch) -> dict:
@@ -403,6 +597,11 @@ class PotentialEnsemble(torch.nn.Module):
 
     def __init__(self, n_models: int, species, **model_kwargs):
         super().__init__()
+        plain = dict(radial_basis="smooth_finite", tensor_product="full", self_connection=False, embedding=None,
+                     readout="conv")
+        changed = [f"{k}={model_kwargs[k]!r}" for k, v in plain.items() if k in model_kwargs and model_kwargs[k] != v]
+        if changed:
+            raise ValueError(f"an ensemble stacks the radial MLPs only, so it takes the plain model: drop {', '.join(changed)}")
         self.n_models = int(n_models)
         self.template = InteratomicPotential(species, **model_kwargs)
         for p in self.template.parameters():

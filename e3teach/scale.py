@@ -131,39 +131,7 @@ def polar_irreps(mul: int, lmax: int):
     return o3.Irreps([(mul, (l, (-1) ** l)) for l in range(lmax + 1)])
 
 
-class UvuThenLinear(torch.nn.Module):
-    """``uvu`` tensor product (one weight per channel and path, channels not mixed) then ``o3.Linear``.
-
-    ``irreps_mid`` collects ``mul1 x ir_out`` for every allowed pair of input irreps whose product
-    contains an ``ir_out`` present in ``irreps_out``; the linear layer then mixes channels within
-    each irrep. This is the layout of NequIP's and MACE's interaction blocks.
-    """
-
-    def __init__(self, irreps_in1, irreps_in2, irreps_out, *, shared_weights: bool = True):
-        super().__init__()
-        from e3nn import o3
-        irreps_in1, irreps_in2, irreps_out = o3.Irreps(irreps_in1), o3.Irreps(irreps_in2), o3.Irreps(irreps_out)
-        wanted = {ir for _, ir in irreps_out}
-        mid, instructions = [], []
-        for i1, (mul1, ir1) in enumerate(irreps_in1):
-            for i2, (_, ir2) in enumerate(irreps_in2):
-                for ir_out in ir1 * ir2:
-                    if ir_out in wanted:
-                        instructions.append((i1, i2, len(mid), "uvu", True))
-                        mid.append((mul1, ir_out))
-        self.irreps_mid = o3.Irreps(mid)
-        self.tp = o3.TensorProduct(irreps_in1, irreps_in2, self.irreps_mid, instructions,
-                                   shared_weights=shared_weights, internal_weights=shared_weights)
-        self.linear = o3.Linear(self.irreps_mid, irreps_out)
-        self.irreps_in1, self.irreps_in2, self.irreps_out = irreps_in1, irreps_in2, irreps_out
-
-    @property
-    def weight_numel(self) -> int:
-        """Weights of the tensor product plus those of the linear layer."""
-        return self.tp.weight_numel + self.linear.weight_numel
-
-    def forward(self, x, y, weight=None):
-        return self.linear(self.tp(x, y, weight) if weight is not None else self.tp(x, y))
+from .models import UvuThenLinear  # noqa: E402  (its home is e3teach.models; kept here for lesson 16)
 
 
 def uvu_then_linear(irreps_in1, irreps_in2, irreps_out, **kwargs) -> UvuThenLinear:
