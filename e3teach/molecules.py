@@ -354,22 +354,9 @@ def rotate_set(data: MoleculeSet, rotations: torch.Tensor) -> MoleculeSet:
 
 
 # ----------------------------------------------------------------------------- GFN2-xTB labels
-def make_g2_dipoles(*, names: Sequence[str] | None = None, copies: int = 3, sigma: float = 0.05,
-                    seed: int = 0) -> list:
-    """G2 molecules labelled by GFN2-xTB: the data set ``g2_dipoles`` of :mod:`e3teach.datasets`.
-
-    For each molecule of ``names`` (default: the 99 closed-shell G2 molecules of :data:`ELEMENTS`,
-    ``g2_names(closed_shell=True)``), copy 0 is the G2 geometry itself and copies 1 … ``copies`` are
-    distorted by independent N(0, ``sigma``²) displacements of every coordinate (Å). Each copy is an
-    ``ase.Atoms`` at float32-rounded positions (as the file stores them), with a ``SinglePointCalculator``
-    holding GFN2-xTB's ``energy`` (eV), ``forces`` (eV/Å) and ``dipole`` (e·Å), computed at those
-    positions, and ``info["name"]`` (the G2 name) and ``info["copy"]``. A radical given in ``names``
-    is computed with its spin multiplicity (:func:`spin_multiplicity`). Needs ``tblite``.
-    """
-    from ase.build import molecule as build
-    from ase.calculators.singlepoint import SinglePointCalculator
+def _check_g2_request(names, copies, sigma) -> list[str]:
+    """The names of a :func:`make_g2_dipoles` request, or a ``ValueError`` that says what to change."""
     from ase.collections import g2
-    from . import xtb
 
     names = g2_names(closed_shell=True) if names is None else [str(n) for n in names]
     unknown = [n for n in names if n not in g2.names]
@@ -379,23 +366,35 @@ def make_g2_dipoles(*, names: Sequence[str] | None = None, copies: int = 3, sigm
     if outside:
         raise ValueError(f"{', '.join(outside)} contain elements outside {', '.join(ELEMENTS)}: "
                          "the one-hot features and the polarizability model know only these")
-    if int(copies) != copies or copies < 0:
+    if isinstance(copies, bool) or int(copies) != copies or copies < 0:
         raise ValueError(f"copies must be a whole number ≥ 0 (distorted copies per molecule), got {copies}")
     if not (math.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"sigma is the displacement's standard deviation in Å: finite and ≥ 0, got {sigma}")
-    gen = torch.Generator().manual_seed(seed)
-    frames = []
+    return names
+
+
+def make_g2_dipoles(*, names: Sequence[str] | None = None, copies: int = 3, sigma: float = 0.05,
+                    seed: int = 0) -> list:
+    """G2 molecules labelled by GFN2-xTB: the data set ``g2_dipoles`` of :mod:`e3teach.datasets`.
+
+    For each molecule of ``names`` (default: the 99 closed-shell G2 molecules of :data:`ELEMENTS`),
+    copy 0 is the G2 geometry and copies 1 … ``copies`` are displaced by N(0, ``sigma``²) Å on every
+    coordinate. Labels: GFN2-xTB energy (eV), forces (eV/Å) and dipole (e·Å) at the float32-rounded
+    positions the file stores; a radical gets its spin multiplicity. Needs ``tblite``.
+    """
+    from ase.build import molecule
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from . import xtb
+
+    names, gen, frames = _check_g2_request(names, copies, sigma), torch.Generator().manual_seed(seed), []
     for name in names:
-        multiplicity = spin_multiplicity(name)
-        for copy in range(int(copies) + 1):
-            atoms = build(name)
-            atoms.set_initial_magnetic_moments(None)
+        for copy in range(int(copies) + 1):                        # copy 0: the G2 geometry itself
+            atoms = molecule(name)
             if copy > 0:
-                noise = torch.randn(atoms.positions.shape, generator=gen, dtype=F64) * sigma
-                atoms.positions = atoms.positions + noise.numpy()
-            atoms.positions = atoms.positions.astype(np.float32).astype(np.float64)
-            labels = xtb.single_point(atoms, charge=0, multiplicity=multiplicity)
-            atoms.calc = SinglePointCalculator(atoms, **labels)
+                atoms.positions += sigma * torch.randn(atoms.positions.shape, generator=gen, dtype=F64).numpy()
+            atoms.positions = atoms.positions.astype(np.float32)   # exactly what the file will hold
+            labels = xtb.single_point(atoms, charge=0, multiplicity=spin_multiplicity(name))
+            atoms.calc = SinglePointCalculator(atoms, **labels)    # energy, forces, dipole
             atoms.info.update(name=name, copy=copy)
             frames.append(atoms)
     return frames
