@@ -386,12 +386,14 @@ def make_g2_dipoles(*, names: Sequence[str] | None = None, copies: int = 3, sigm
     from ase.calculators.singlepoint import SinglePointCalculator
     from . import xtb
 
-    names, gen, frames = _check_g2_request(names, copies, sigma), torch.Generator().manual_seed(seed), []
+    names = _check_g2_request(names, copies, sigma)
+    gen, frames = torch.Generator().manual_seed(seed), []
     for name in names:
         for copy in range(int(copies) + 1):                        # copy 0: the G2 geometry itself
             atoms = molecule(name)
             if copy > 0:
-                atoms.positions += sigma * torch.randn(atoms.positions.shape, generator=gen, dtype=F64).numpy()
+                noise = torch.randn(atoms.positions.shape, generator=gen, dtype=F64).numpy()
+                atoms.positions += sigma * noise
             atoms.positions = atoms.positions.astype(np.float32)   # exactly what the file will hold
             labels = xtb.single_point(atoms, charge=0, multiplicity=spin_multiplicity(name))
             atoms.calc = SinglePointCalculator(atoms, **labels)    # energy, forces, dipole
