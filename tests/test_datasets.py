@@ -48,13 +48,12 @@ def test_molecule_set_from_frames_has_debye_dipoles_and_thole_polarizabilities(f
     k = data.batch == 5
     want = molecules.polarizability(frames[5].get_chemical_symbols(), data.pos[k])
     assert torch.allclose(data.polarizability[5], want)
-    with pytest.raises(ValueError, match="no dipole label"):
-        molecules.MoleculeSet.from_frames([molecules_atoms_without_labels()])
 
-
-def molecules_atoms_without_labels():
     from ase.build import molecule
-    return molecule("H2O")
+    with pytest.raises(ValueError, match="no dipole label"):
+        molecules.MoleculeSet.from_frames([molecule("H2O")])
+    with pytest.raises(ValueError, match="no frames"):
+        molecules.MoleculeSet.from_frames([])
 
 
 @pytest.mark.parametrize("kwargs, match", [
