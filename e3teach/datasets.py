@@ -48,11 +48,11 @@ DATASETS = {
     "agau_md": ("e3teach.datasets:make_agau_md",
                 "Ag-Au fcc alloy, 8-atom periodic cells, EMT Langevin MD at 300/600/900 K: 12 trajectories x 40 frames"),
     "g2_dipoles": ("e3teach.molecules:make_g2_dipoles",
-                   "G2 molecules (H, C, N, O, F, S, Cl), distorted copies with GFN2-xTB dipoles"),
+                   "99 closed-shell G2 molecules (H, C, N, O, F, S, Cl): G2 geometry + 3 distorted copies, GFN2-xTB"),
 }
 
 _PER_FRAME = ("energy", "dipole", "cell", "trajectory", "time_fs", "kinetic_temperature_K",
-              "target_temperature_K", "name")
+              "target_temperature_K", "name", "copy")
 
 
 class DataFileError(OSError):
@@ -180,7 +180,7 @@ def save_frames(frames, path, metadata: dict | None = None) -> Path:
         arrays["cell"] = np.array([a.get_cell()[:] for a in frames], dtype=np.float64)
     if all("dipole" in a.calc.results for a in frames):
         arrays["dipole"] = np.array([a.calc.results["dipole"] for a in frames], dtype=np.float32)
-    for key in ("trajectory", "time_fs", "kinetic_temperature_K", "target_temperature_K", "name"):
+    for key in _PER_FRAME[3:]:
         if all(key in a.info for a in frames):
             arrays[key] = np.array([a.info[key] for a in frames])
     arrays["metadata"] = np.array(json.dumps(metadata or {}, sort_keys=True))
@@ -213,7 +213,7 @@ def _read(name: str, path: Path) -> dict:
 def load(name: str, *, path=None) -> list:
     """The frames of a shipped data set as ``ase.Atoms`` with their labels (``get_potential_energy()``,
     ``get_forces()``, ``calc.results["dipole"]`` where present) and ``info`` (trajectory, time_fs,
-    kinetic_temperature_K, target_temperature_K, name — what the set records). ``path`` reads another file."""
+    kinetic_temperature_K, target_temperature_K, name, copy — what the set records). ``path`` reads another file."""
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
 

@@ -1,34 +1,43 @@
-r"""Real molecular geometries and two physical label models (lesson 13).
+r"""G2 molecules and their labels: GFN2-xTB dipoles, QEq charges, Thole polarizabilities (lesson 13).
 
 Geometries come from ase's G2 set (``ase.collections.g2``, shipped with ase: no download), restricted
 to the elements that both label models have parameters for (:data:`ELEMENTS`), and can be distorted
 by small random displacements. Lengths are in Å.
 
-**Dipole moment: electronegativity equalization (QEq).** Every atom carries a Gaussian charge
-density of width :math:`\sigma_i` and total charge :math:`q_i`. The electrostatic energy of the
-molecule, to second order in the charges, is
+**Dipole labels: GFN2-xTB** (:func:`make_g2_dipoles`). The dipoles that lesson 13 learns are quantum
+chemistry: GFN2-xTB (:mod:`e3teach.xtb`, through ``tblite``) on the closed-shell G2 molecules and
+randomly distorted copies, computed once and shipped as ``e3teach/data/g2_dipoles.npz``
+(``python -m e3teach.datasets make g2_dipoles``); :meth:`MoleculeSet.from_frames` batches them, with
+the dipole in debye and the Thole polarizability below.
+
+**A classical charge model: electronegativity equalization (QEq, with changes).** Kept for exercise 2
+of lesson 13, not as labels: its molecular dipoles are far from experiment (HCl 2.4 D vs 1.11 D, CO of
+the wrong sign). Every atom carries a Gaussian charge density of width :math:`\sigma_i` and total
+charge :math:`q_i`. The electrostatic energy of the molecule, to second order in the charges, is
 
 .. math:: E(q) = \sum_i \chi_i q_i + \tfrac12 \sum_{ij} q_i A_{ij} q_j ,\qquad
           A_{ii} = J_i,\quad A_{ij} = k_e\,\frac{\operatorname{erf}\!\big(r_{ij}/\sqrt{2(\sigma_i^2 + \sigma_j^2)}\big)}{r_{ij}},
 
 with :math:`\chi_i` the electronegativity and :math:`J_i` the hardness (idempotential) of the element,
-both from Rappé & Goddard, *J. Phys. Chem.* **95**, 3358 (1991), and :math:`k_e = 14.3996` eV Å/e².
-We choose the Gaussian width from the hardness, :math:`\sigma_i = c\, k_e / (J_i\sqrt\pi)` with
-:math:`c` = :data:`QEQ_WIDTH_FACTOR` = 1.5. With :math:`c = 1` the self-energy of the Gaussian,
-:math:`k_e/(\sigma_i\sqrt\pi)`, would be exactly :math:`J_i`; with :math:`c > 1` it is :math:`J_i / c < J_i`, so
+both from Rappé & Goddard, *J. Phys. Chem.* **95**, 3358 (1991), table 1, and :math:`k_e = 14.3996` eV Å/e².
+What differs from Rappé & Goddard's QEq: (1) the shielded Coulomb :math:`A_{ij}` comes from Gaussian
+charges, not from Slater ns orbitals (whose exponents QEq takes from covalent radii); (2) the Gaussian
+width is set from the hardness, :math:`\sigma_i = c\, k_e / (J_i\sqrt\pi)` with :math:`c` =
+:data:`QEQ_WIDTH_FACTOR` = 1.5, so the Gaussian's own self-energy :math:`k_e/(\sigma_i\sqrt\pi) = J_i / c`
+is *not* the :math:`J_i` on the diagonal; (3) hydrogen's hardness does not depend on its charge (QEq
+uses :math:`J_H(q) = (1 + q/\zeta_H)\,J_H^0` and iterates), so the charges come from one linear solve.
 :math:`A` = (the Coulomb matrix of the Gaussian densities, positive definite) + (a positive diagonal) is
 positive definite, and the wider Gaussians shield more at bonding distances: the charges of water and HF
-come out near the usual QEq values (O ≈ −0.6 e) instead of twice as large. (Rappé & Goddard shield
-with Slater orbitals; this is our simpler, stated choice.)
+come out near the usual QEq values (O ≈ −0.6 e) instead of twice as large.
 Minimizing :math:`E` under :math:`\sum_i q_i = Q` (Lagrange multiplier :math:`\mu`, the equalized
 electronegativity) is one linear solve,
 
 .. math:: \begin{pmatrix} A & \mathbf 1 \\ \mathbf 1^\top & 0 \end{pmatrix}
           \begin{pmatrix} q \\ -\mu \end{pmatrix} = \begin{pmatrix} -\chi \\ Q \end{pmatrix},
 
-and every charge depends on the whole molecule. For a neutral molecule the dipole
-:math:`\vec\mu = \sum_i q_i \vec r_i` does not depend on the origin; we report it in debye
-(1 e Å = 4.80320 D).
+and every charge depends on the whole molecule. For a neutral molecule the point-charge dipole
+:math:`\vec\mu = \sum_i q_i \vec r_i` (:func:`dipole_moment`) does not depend on the origin; we report
+it in debye (1 e Å = 4.80320 D).
 
 **Polarizability: interacting induced dipoles (Applequist, Thole).** Atom :math:`i` has an
 isotropic polarizability :math:`\alpha_i` and acquires the dipole
@@ -67,7 +76,8 @@ import torch
 __all__ = ["ELEMENTS", "QEQ_PARAMETERS", "THOLE_POLARIZABILITY", "THOLE_A", "COULOMB_EV_ANGSTROM",
            "DEBYE_PER_E_ANGSTROM", "QEQ_WIDTH_FACTOR", "MIN_DISTANCE", "Molecule", "g2_names", "g2_molecule", "distort",
            "coulomb_matrix", "qeq_charges", "dipole_moment", "thole_interaction", "induced_dipole_polarizability", "polarizability",
-           "isolated_polarizability", "one_hot", "MoleculeSet", "molecule_dataset", "rotate_set"]
+           "isolated_polarizability", "one_hot", "MoleculeSet", "molecule_dataset", "rotate_set",
+           "spin_multiplicity", "make_g2_dipoles"]
 
 #: Coulomb constant in eV Å / e²; 1 e Å in debye.
 COULOMB_EV_ANGSTROM = 14.399645
@@ -136,13 +146,27 @@ def _check(symbols: Sequence[str], pos, table: dict, what: str) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- geometries
-def g2_names(elements: Sequence[str] = ELEMENTS, min_atoms: int = 2) -> list[str]:
-    """Names of the G2 molecules made only of ``elements`` with at least ``min_atoms`` atoms (sorted)."""
+def g2_names(elements: Sequence[str] = ELEMENTS, min_atoms: int = 2, closed_shell: bool = False) -> list[str]:
+    """Names of the G2 molecules made only of ``elements`` with at least ``min_atoms`` atoms (sorted).
+
+    ``closed_shell=True`` leaves out the radicals (spin multiplicity > 1, :func:`spin_multiplicity`).
+    """
     from ase.collections import g2
 
     allowed = set(elements)
     return sorted(n for n in g2.names
-                  if len(g2[n]) >= min_atoms and set(g2[n].get_chemical_symbols()) <= allowed)
+                  if len(g2[n]) >= min_atoms and set(g2[n].get_chemical_symbols()) <= allowed
+                  and not (closed_shell and spin_multiplicity(n) > 1))
+
+
+def spin_multiplicity(name: str) -> int:
+    """2S + 1 of the G2 molecule ``name``: |sum of ase's initial magnetic moments| + 1 (1 closed shell, 2 a
+    radical such as OH, 3 a triplet such as O2)."""
+    from ase.collections import g2
+
+    if name not in g2.names:
+        raise ValueError(f"{name!r} is not a G2 molecule: see ase.collections.g2.names or g2_names()")
+    return int(round(abs(float(g2[name].get_initial_magnetic_moments().sum())))) + 1
 
 
 def g2_molecule(name: str) -> Molecule:
@@ -184,7 +208,10 @@ def qeq_charges(symbols: Sequence[str], pos, total_charge: float = 0.0) -> torch
 
 
 def dipole_moment(symbols: Sequence[str], pos) -> torch.Tensor:
-    r"""Dipole :math:`\sum_i q_i \vec r_i` of the neutral molecule with QEq charges, in debye, shape (3,)."""
+    r"""Dipole :math:`\sum_i q_i \vec r_i` of the neutral molecule with QEq charges, in debye, shape (3,).
+
+    A classical model (see the module docstring), far from experiment for many molecules; the labels of
+    lesson 13 are GFN2-xTB dipoles (:func:`make_g2_dipoles`)."""
     pos = _check(symbols, pos, QEQ_PARAMETERS, "charge-model")
     q = qeq_charges(symbols, pos)
     return DEBYE_PER_E_ANGSTROM * (q[:, None] * pos).sum(0)
@@ -280,6 +307,28 @@ class MoleculeSet:
         return MoleculeSet(self.names, self.pos.to(dtype), self.features.to(dtype), self.batch,
                            self.dipole.to(dtype), self.polarizability.to(dtype), self.additive.to(dtype))
 
+    @classmethod
+    def from_frames(cls, frames) -> "MoleculeSet":
+        """Batch labelled ``ase.Atoms`` (e.g. ``e3teach.datasets.load("g2_dipoles")``), float64: the dipole
+        from each frame's calculator (e·Å, as ase stores it) in debye; polarizabilities from :func:`polarizability`."""
+        frames = list(frames)
+        if not frames:
+            raise ValueError("no frames: give at least one labelled ase.Atoms")
+        missing = [k for k, a in enumerate(frames) if a.calc is None or "dipole" not in a.calc.results]
+        if missing:
+            raise ValueError(f"frames {missing[:5]} carry no dipole label: use frames from make_g2_dipoles() "
+                             "or e3teach.datasets.load('g2_dipoles')")
+        symbols = [tuple(a.get_chemical_symbols()) for a in frames]
+        pos = [torch.tensor(a.positions, dtype=F64) for a in frames]
+        return cls(names=[str(a.info.get("name", a.get_chemical_formula())) for a in frames],
+                   pos=torch.cat(pos),
+                   features=torch.cat([one_hot(s, F64) for s in symbols]),
+                   batch=torch.cat([torch.full((len(s),), k, dtype=torch.long) for k, s in enumerate(symbols)]),
+                   dipole=torch.tensor(np.array([a.calc.results["dipole"] for a in frames]), dtype=F64)
+                   * DEBYE_PER_E_ANGSTROM,
+                   polarizability=torch.stack([polarizability(s, p) for s, p in zip(symbols, pos)]),
+                   additive=torch.stack([isolated_polarizability(s) for s in symbols]))
+
 
 def molecule_dataset(names: Sequence[str], copies: int = 1, sigma: float = 0.05, seed: int = 0) -> MoleculeSet:
     """``copies`` randomly distorted copies of each G2 molecule, labelled with both models (float64)."""
@@ -302,3 +351,52 @@ def rotate_set(data: MoleculeSet, rotations: torch.Tensor) -> MoleculeSet:
     return MoleculeSet(data.names, torch.einsum("nij,nj->ni", Rn, data.pos), data.features, data.batch,
                        torch.einsum("bij,bj->bi", R, data.dipole),
                        R @ data.polarizability @ R.transpose(1, 2), data.additive)
+
+
+# ----------------------------------------------------------------------------- GFN2-xTB labels
+def _check_g2_request(names, copies, sigma) -> list[str]:
+    """The names of a :func:`make_g2_dipoles` request, or a ``ValueError`` that says what to change."""
+    from ase.collections import g2
+
+    names = g2_names(closed_shell=True) if names is None else [str(n) for n in names]
+    unknown = [n for n in names if n not in g2.names]
+    if unknown:
+        raise ValueError(f"not G2 molecules: {', '.join(unknown)}; choose from g2_names()")
+    outside = [n for n in names if not set(g2[n].get_chemical_symbols()) <= set(ELEMENTS)]
+    if outside:
+        raise ValueError(f"{', '.join(outside)} contain elements outside {', '.join(ELEMENTS)}: "
+                         "the one-hot features and the polarizability model know only these")
+    if isinstance(copies, bool) or int(copies) != copies or copies < 0:
+        raise ValueError(f"copies must be a whole number ≥ 0 (distorted copies per molecule), got {copies}")
+    if not (math.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"sigma is the displacement's standard deviation in Å: finite and ≥ 0, got {sigma}")
+    return names
+
+
+def make_g2_dipoles(*, names: Sequence[str] | None = None, copies: int = 3, sigma: float = 0.05,
+                    seed: int = 0) -> list:
+    """G2 molecules labelled by GFN2-xTB: the data set ``g2_dipoles`` of :mod:`e3teach.datasets`.
+
+    For each molecule of ``names`` (default: the 99 closed-shell G2 molecules of :data:`ELEMENTS`),
+    copy 0 is the G2 geometry and copies 1 … ``copies`` are displaced by N(0, ``sigma``²) Å on every
+    coordinate. Labels: GFN2-xTB energy (eV), forces (eV/Å) and dipole (e·Å) at the float32-rounded
+    positions the file stores; a radical gets its spin multiplicity. Needs ``tblite``.
+    """
+    from ase.build import molecule
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from . import xtb
+
+    names = _check_g2_request(names, copies, sigma)
+    gen, frames = torch.Generator().manual_seed(seed), []
+    for name in names:
+        for copy in range(int(copies) + 1):                        # copy 0: the G2 geometry itself
+            atoms = molecule(name)
+            if copy > 0:
+                noise = torch.randn(atoms.positions.shape, generator=gen, dtype=F64).numpy()
+                atoms.positions += sigma * noise
+            atoms.positions = atoms.positions.astype(np.float32)   # exactly what the file will hold
+            labels = xtb.single_point(atoms, charge=0, multiplicity=spin_multiplicity(name))
+            atoms.calc = SinglePointCalculator(atoms, **labels)    # energy, forces, dipole
+            atoms.info.update(name=name, copy=copy)
+            frames.append(atoms)
+    return frames
