@@ -25,7 +25,7 @@ import torch
 from .env import default_dtype
 from .potentials import AdamTrainer, TrainingRun, validate_atoms
 
-__all__ = ["init_nequip", "type_names_of", "to_nequip_data", "nequip_energy_and_forces", "energy_forces_of_positions",
+__all__ = ["init_nequip", "type_names_of", "nequip_hyperparameters", "to_nequip_data", "nequip_energy_and_forces", "energy_forces_of_positions",
            "nequip_trainer", "train_nequip", "prediction_errors", "nequip_calculator", "finite_difference_forces"]
 
 
@@ -53,6 +53,24 @@ def type_names_of(model) -> list[str]:
     if not names:
         raise ValueError("this model has no `type_names`: build it with nequip.model.NequIPGNNModel(type_names=[...])")
     return names
+
+
+def nequip_hyperparameters(structures, r_max: float, *, num_layers: int = 2, l_max: int = 1,
+                           num_features: int = 8) -> tuple:
+    """``(type_names, hyperparameters)`` of a ``NequIPGNNModel`` for labelled ``structures``: the size given here,
+    three statistics of the data as lesson 14 computes them — least-squares per-species energy shifts (eV),
+    the RMS force component as energy scale (eV/Å · 1 Å), the average number of neighbours within ``r_max``
+    (Å) — and nequip's documented defaults for everything else (e.g. ``radial_mlp_width=128``)."""
+    from ase.data import chemical_symbols
+    from .potentials import average_num_neighbors, batch_structures, fit_energy_shift, species_counts
+    data = batch_structures(list(structures), r_max, torch.float64)
+    species = sorted({int(z) for z in data.numbers})
+    shifts = fit_energy_shift(species_counts(data, species), data.energy)
+    names = [chemical_symbols[z] for z in species]
+    return names, dict(r_max=float(r_max), num_layers=num_layers, l_max=l_max, num_features=num_features,
+                       avg_num_neighbors=average_num_neighbors(data),
+                       per_type_energy_shifts={n: float(mu) for n, mu in zip(names, shifts)},
+                       per_type_energy_scales=float(data.forces.pow(2).mean().sqrt()))
 
 
 def to_nequip_data(structures, type_names, r_max: float) -> dict:

@@ -342,7 +342,7 @@ def rebuilt_in(model: InteratomicPotential, dtype: torch.dtype) -> InteratomicPo
     the default dtype), with the trained weights and buffers converted: the float64 twin of a float32 model."""
     from .env import default_dtype
     with default_dtype(dtype):
-        copy = InteratomicPotential(model.species, **model.hparams)
+        copy = type(model)(model.species, **model.hparams)
     copy.load_state_dict({k: v.to(dtype) if v.dtype.is_floating_point else v for k, v in model.state_dict().items()})
     return copy
 
@@ -410,6 +410,13 @@ class AdamTrainer:
         self.run.seconds += time.perf_counter() - start
         return self.run.losses[-1]
 
+    def warm_up(self, calls: int = 2) -> None:
+        """Run the loss and its gradient ``calls`` times without changing the weights and without counting the time:
+        the first calls of TorchScript-compiled code (e3nn scripts its generated code) profile and compile."""
+        for _ in range(calls):
+            self.step_loss().backward()
+        self.optimizer.zero_grad()
+
     def finish(self) -> TrainingRun:
         """Step until the budget is spent; returns :attr:`run`."""
         while not self.done:
@@ -417,12 +424,15 @@ class AdamTrainer:
         return self.run
 
 
-def race(trainers) -> list:
+def race(trainers, *, warm_up: int = 2) -> list:
     """Train several :class:`AdamTrainer` s side by side: always step the one that has spent the least time.
 
     With budgets in seconds, each model gets the same wall time on the same machine *at the same moments*,
-    so a busy machine slows both alike: the fair way to compare two models at equal time."""
+    so a busy machine slows both alike: the fair way to compare two models at equal time. Each trainer first
+    runs ``warm_up`` untimed calls (:meth:`AdamTrainer.warm_up`): one-time compilation is not training."""
     trainers = list(trainers)
+    for trainer in trainers:
+        trainer.warm_up(warm_up)
     while not all(t.done for t in trainers):
         min((t for t in trainers if not t.done), key=lambda t: t.progress).step()
     return [t.run for t in trainers]

@@ -7,12 +7,14 @@ into the package, which lesson 14 reads, prints and draws::
     python -m e3teach.studies ablation          # ~4 min on 2 cores
     python -m e3teach.studies learning-curves   # ~8 min on 2 cores (two worker processes)
     python -m e3teach.studies nve               # ~5 min on 2 cores (needs tblite for the reference runs)
+    python -m e3teach.studies versus-nequip     # ~4 min: the course's recipe and NequIP at equal time
     python -m e3teach.studies learning-curves --quick --out-dir /tmp/x   # a reduced run, as CI does
 
 - :func:`ablation` — lesson 14's recipe built step by step from its first, plain model; every step trained
   for the same wall time and tested on the validation trajectory (the test trajectories stay unseen).
 - :func:`learning_curves` — test force error against the number of training structures, invariant
   (:math:`l = 0`) vs equivariant (:math:`l = 1`), several seeds, per-seed slopes of :math:`\log` MAE vs :math:`\log N`.
+- :func:`versus_nequip` — the recipe and the real NequIP trained side by side for the same wall time (lesson 18).
 - :func:`nve` — NVE dynamics with GFN2-xTB, the learned potential and a direct-force model: drift and
   fluctuation of the total energy, and the kinetic temperature.
 """
@@ -29,7 +31,7 @@ import torch
 from . import datasets
 from . import potentials as P
 
-__all__ = ["STUDY_DIR", "ethanol_split", "ablation", "learning_curves", "nve", "load_study", "slope", "main"]
+__all__ = ["STUDY_DIR", "ethanol_split", "crystal_split", "versus_nequip", "ablation", "learning_curves", "nve", "load_study", "slope", "main"]
 
 STUDY_DIR = Path(__file__).parent / "data" / "studies"
 R_MAX = 4.0                  #: Å, the cutoff of every ethanol model (all 36 pairs of the molecule are within it)
@@ -234,7 +236,7 @@ def nve(*, n_train: int = 200, train_seconds: float = 60.0, draws: int = 3, time
     direct = direct.float()
     batches = [P.batch_structures(c, R_MAX, torch.float32) for c in P.minibatches(frames, 10)]
     P.direct_force_trainer(direct, batches, seconds=train_seconds, lr=2e-2).finish()
-    potential64, direct64 = P.rebuilt_in(potential, torch.float64), _direct_in_float64(direct)
+    potential64, direct64 = P.rebuilt_in(potential, torch.float64), P.rebuilt_in(direct, torch.float64)
     numbers = test[0].get_atomic_numbers()
 
     def as_data(pos):
@@ -281,12 +283,53 @@ def nve(*, n_train: int = 200, train_seconds: float = 60.0, draws: int = 3, time
             "test_force_mae": test_errors, "runs": results}
 
 
-def _direct_in_float64(model):
-    from .env import default_dtype
-    with default_dtype(torch.float64):
-        copy = P.DirectForceModel(model.species, **model.hparams)
-    copy.load_state_dict({k: v.double() if v.dtype.is_floating_point else v for k, v in model.state_dict().items()})
-    return copy
+# ----------------------------------------------------------------------------- the course vs NequIP
+def crystal_split():
+    """``(train, test)`` of the shipped Ag–Au crystal as lessons 14 and 18 use it: trajectories 3, 7 and 11 (one per
+    temperature) test; every third frame of the others (120) trains."""
+    train, _, test = datasets.split_by_trajectory(datasets.load("agau_md"), CRYSTAL_TEST_TRAJECTORIES)
+    return train[::3], test
+
+
+CRYSTAL_TEST_TRAJECTORIES, CRYSTAL_R_MAX = (3, 7, 11), 3.6
+
+
+def versus_nequip(*, seconds: float = 20.0, seeds=(0, 1, 2)) -> dict:
+    """The course's recipe and a NequIP model (2 layers, l_max 1, 8 features, nequip's defaults otherwise) trained
+    side by side (:func:`e3teach.potentials.race`) for ``seconds`` each, float32, same structures, loss, minibatches
+    and learning-rate schedule; test force errors on held-out trajectories, for ethanol and the Ag–Au crystal."""
+    from nequip.model import NequIPGNNModel
+    from . import nequip_bridge as NB
+    NB.init_nequip()
+    train, _, test = ethanol_split()
+    systems = {"ethanol (GFN2-xTB)": (train[::5], test, R_MAX),
+               "Ag-Au crystal (EMT)": (*crystal_split(), CRYSTAL_R_MAX)}
+    table = {}
+    for system, (frames, held_out, r_max) in systems.items():
+        rows = []
+        for seed in seeds:
+            names, hyper = NB.nequip_hyperparameters(frames, r_max)
+            torch.manual_seed(seed)
+            course = P.course_potential(frames, r_max, dtype=torch.float32)
+            nequip = NequIPGNNModel(seed=seed, model_dtype="float32", type_names=names, **hyper)
+            batches = [NB.to_nequip_data(c, names, r_max) for c in P.minibatches(frames, 10, seed=seed)]
+            runs = P.race([P.course_trainer(course, frames, seconds=seconds, seed=seed),
+                           NB.nequip_trainer(nequip, batches, seconds=seconds, lr=P.RECIPE_TRAINING["lr"])])
+            nequip.eval()
+            data = P.batch_structures(held_out, r_max, torch.float32)
+            energy, forces = NB.nequip_energy_and_forces(nequip, NB.to_nequip_data(held_out, names, r_max))
+            course_errors = P.force_errors(course, data)
+            nequip_errors = NB.prediction_errors(energy, forces, data.energy, data.forces, data.atoms_per_graph)
+            rows.append({"seed": seed, "course": course_errors, "nequip": nequip_errors,
+                         "steps": {"course": len(runs[0].losses), "nequip": len(runs[1].losses)},
+                         "parameters": {"course": sum(p.numel() for p in course.parameters()),
+                                        "nequip": sum(p.numel() for p in nequip.parameters())},
+                         "force_spread": float(data.forces.double().std()),
+                         "ratio": nequip_errors["force_mae"] / course_errors["force_mae"]})
+            print(f"{system} seed {seed}: ratio {rows[-1]['ratio']:.2f}, steps {rows[-1]['steps']}", flush=True)
+        table[system] = rows
+    return {"study": "versus_nequip", "seconds_per_model": seconds, "seeds": list(seeds), "dtype": "float32",
+            "training": P.RECIPE_TRAINING, "table": table}
 
 
 # ----------------------------------------------------------------------------- files
@@ -299,10 +342,11 @@ def load_study(name: str, *, path=None) -> dict:
     return json.loads(path.read_text())
 
 
-STUDIES = {"ablation": ablation, "learning-curves": learning_curves, "nve": nve}
+STUDIES = {"ablation": ablation, "learning-curves": learning_curves, "nve": nve, "versus-nequip": versus_nequip}
 QUICK = {"ablation": dict(seconds=2.0, seeds=(0,)),
          "learning-curves": dict(sizes=(8, 32, 128), seeds=(0,), steps=300),
-         "nve": dict(train_seconds=5.0, draws=1, duration_ps=0.1)}
+         "nve": dict(train_seconds=5.0, draws=1, duration_ps=0.1),
+         "versus-nequip": dict(seconds=2.0, seeds=(0,))}
 
 
 def main(argv=None) -> int:
