@@ -227,6 +227,12 @@ _LIBRARY_HINTS = {
     ("_irreps.py", "__len__"): "an o3.Irrep is one irrep and has no len(): write o3.Irreps(...) for a list of irreps",
     ("_spherical_harmonics.py", "__init__"): "e3nn computes spherical harmonics up to l = 12: does a loop of "
                                             "yours run past lmax?",
+    ("_rotation.py", "matrix_to_angles"): "e3nn's matrix_to_angles accepts only rotations (det R = +1); this R has "
+                                          "det R = −1, and angles cannot carry the parity (it is lost): use "
+                                          "irreps.D_from_matrix(R), which handles det R = −1",
+    ("_rotation.py", "matrix_to_axis_angle"): "e3nn's matrix_to_axis_angle/quaternion accept only rotations (det R = +1); "
+                                              "this R has det R = −1, and the parity is lost: use "
+                                              "irreps.D_from_matrix(R), which handles det R = −1",
     ("calculator.py", "get_property"): "ase reads what calculate() stored in self.results: assign "
                                       "self.results = {...} (with `self.`), with the keys 'energy' and 'forces'",
 }
