@@ -59,6 +59,8 @@ NOT_ATTEMPTED = ("not attempted yet — replace each `...` or `raise NotImplemen
 LOW_PRECISION = (torch.float32, torch.float16, torch.bfloat16, torch.complex64)
 #: A relative deviation up to this is float32-level round-off (float32's epsilon is 1.2e-7, sums grow it).
 FLOAT32_LEVEL = 1e-4
+#: A relative deviation up to this is float64 round-off (epsilon 2.2e-16, sums grow it): never a float32 symptom.
+FLOAT64_LEVEL = 1e-12
 
 
 class CheckFailed(Exception):
@@ -182,9 +184,9 @@ def as_number(value: Any, name: str, *, integer: bool = False, hint: str | None 
 
 
 #: Folders whose code is not the learner's: installed packages, the standard library, e3teach itself.
-_LIBRARY_DIRS = tuple(os.path.realpath(p) + os.sep for p in {
+_LIBRARY_DIRS = tuple(os.path.realpath(p) + os.sep for p in dict.fromkeys([
     sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], sysconfig.get_paths()["stdlib"],
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))} if p)
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]) if p)     # e3teach's own folder last
 
 
 def _learner_file(filename: str) -> bool:
@@ -195,16 +197,14 @@ def _learner_file(filename: str) -> bool:
 
 
 def is_stub(exc: BaseException) -> bool:
-    """Whether ``exc`` is an unfinished stub's own ``raise NotImplementedError``: exactly that type, raised by a
-    line of the learner's code. One raised inside a library (ase's ``PropertyNotImplementedError``, e3nn's
-    ``Irrep.__len__`` or its l limit) by the learner's code is an error of that code, not a stub."""
-    if type(exc) is not NotImplementedError:
+    """Whether ``exc`` is an unfinished stub's own ``raise NotImplementedError``: exactly that type, without a
+    message, raised by a line of the learner's code. One raised inside a library (ase's
+    ``PropertyNotImplementedError``, e3nn's ``Irrep.__len__`` or its l limit) by the learner's code, or one the
+    learner raises with a message of their own, is an error of that code, not a stub."""
+    if type(exc) is not NotImplementedError or exc.args:
         return False
     frames = traceback.extract_tb(exc.__traceback__)
-    if not frames or not _learner_file(frames[-1].filename):
-        return False
-    line = (frames[-1].line or "").strip()
-    return line.startswith("raise NotImplementedError") if line else not exc.args
+    return bool(frames) and _learner_file(frames[-1].filename)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -242,8 +242,8 @@ def _library_frame(exc: BaseException) -> tuple[str, str | None]:
     """Where a library raised ``exc`` ("inside e3nn's `Irrep.__len__`") and advice for it, if the innermost
     frame is not the learner's."""
     frames = traceback.extract_tb(exc.__traceback__)
-    if not frames or _learner_file(frames[-1].filename):
-        return "", None
+    if not frames or _learner_file(frames[-1].filename) or frames[-1].filename.startswith(_LIBRARY_DIRS[-1:]):
+        return "", None                      # the learner's line, or e3teach's call of the learner's function
     frame = frames[-1]
     parts = os.path.realpath(frame.filename).split(os.sep)
     package = next((parts[i + 1] for i in range(len(parts) - 1) if parts[i] in ("site-packages", "dist-packages")),
@@ -486,14 +486,18 @@ FLOAT64_HOW = ("create every tensor in the dtype of the inputs: torch.zeros(...,
 
 
 def fail_if_float32_precision(value, deviation: float, name: str, *, scale: float = 1.0, needed: str = "1e-10",
-                              how: str = FLOAT64_HOW) -> None:
+                              how: str = FLOAT64_HOW, tol: float | None = None) -> None:
     """If ``value`` deviates from the reference by float32-level round-off only, fail saying so (not a maths error).
 
     ``deviation`` is the largest absolute difference and ``scale`` the size of the reference values. A float32
     (or lower) ``value`` is named as such; a float64 one that is right only to float32 precision got a float32
-    constant somewhere, or a rounded constant.
+    constant somewhere, or a rounded constant. A deviation within ``tol`` (when given), or of float64 round-off
+    size, passes: the diagnosis is only for answers outside the tolerance.
     """
-    if not (0.0 < deviation <= FLOAT32_LEVEL * max(1.0, float(scale))):
+    scale = max(1.0, float(scale))
+    if deviation <= FLOAT64_LEVEL * scale or (tol is not None and deviation <= tol):
+        return
+    if not deviation <= FLOAT32_LEVEL * scale:
         return
     dtype = value.dtype if isinstance(value, torch.Tensor) else None
     if dtype in LOW_PRECISION:
@@ -519,7 +523,7 @@ def expect_close(actual: torch.Tensor, expected: torch.Tensor, name: str, *, ato
     if float32_ok and actual.dtype in LOW_PRECISION:
         atol, rtol = max(atol, 1e-5 * max(1.0, scale)), max(rtol, 1e-5)
     if not torch.allclose(a64, e64, atol=atol, rtol=rtol):
-        fail_if_float32_precision(actual, dev, name, scale=scale, needed=f"{atol:.0e}")
+        fail_if_float32_precision(actual, dev, name, scale=scale, needed=f"{atol:.0e}", tol=atol)
         fail(f"`{name}` is off by up to {dev:.3g} from the expected values", hint)
     return dev
 
