@@ -414,8 +414,9 @@ def exercise(title: str, hints: Sequence[str] = ()):
 
 # --- helpers for writing checks ---------------------------------------------------------------------
 
-def call(fn: Callable, *args, name: str | None = None, returns: bool = True, **kwargs):
-    """Call the learner's function and return its value, converted by :func:`as_torch`.
+def call(fn: Callable, *args, name: str | None = None, returns: bool = True, raw: bool = False, **kwargs):
+    """Call the learner's function and return its value, converted by :func:`as_torch` (as it is with ``raw``,
+    when its type is part of the answer).
 
     A stub (``...``, or a body whose own line raises ``NotImplementedError``: :func:`is_stub`) counts as not
     attempted; any other exception, a ``NotImplementedError`` raised inside a library included, becomes ❌
@@ -444,7 +445,7 @@ def call(fn: Callable, *args, name: str | None = None, returns: bool = True, **k
     if out is None and returns:
         fail(f"{label} returned None — missing `return`?",
              "a function that computes its result must end with `return result`")
-    out = as_torch(out)
+    out = out if raw else as_torch(out)
     _LAST_RETURN[:] = [out]
     return out
 
