@@ -102,7 +102,7 @@ def q1(smooth_cutoff):
         if not bool(torch.isfinite(u).all()):
             bad = float(r[~torch.isfinite(u)][0])
             past = " (just past r_max)" if r_max < bad < 1.01 * r_max else ""
-            fail(f"with r_max = {r_max}, u is {'NaN' if bool(torch.isnan(u).any()) else 'inf'} at r = {bad:.9g}{past}: "
+            fail(f"with r_max = {r_max}, u is {'NaN' if bool(torch.isnan(u).any()) else 'inf'} at r = {bad!r}{past}: "
                  "an exp or a division overflows there, and inf · 0 is NaN",
                  "zero the far side with torch.where(r < r_max, u, torch.zeros_like(u)) instead of multiplying by "
                  "(r < r_max), or clamp x = r / r_max below 1 before the formula")
@@ -295,7 +295,8 @@ def _ase_energy(atoms, what: str) -> float:
     energy = call(atoms.get_potential_energy, name=f"atoms.{what}", raw=True)
     if isinstance(energy, torch.Tensor):
         grad = " that still requires grad" if energy.requires_grad else ""
-        fail(f"{what} returns a torch tensor{grad} ({describe(energy.detach())}): ase expects a Python float in eV, "
+        kind = str(energy.dtype).removeprefix("torch.")
+        fail(f"{what} returns a {kind} torch tensor{grad}, not a number: ase expects a Python float in eV, "
              "and its MD integrators fail on a tensor", "self.results['energy'] = float(energy)")
     if isinstance(energy, np.ndarray) and energy.size == 1:
         energy = energy.item()
