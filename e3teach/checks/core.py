@@ -233,6 +233,8 @@ _LIBRARY_HINTS = {
     ("_rotation.py", "matrix_to_axis_angle"): "e3nn's matrix_to_axis_angle/quaternion accept only rotations (det R = +1); "
                                               "this R has det R = −1, and the parity is lost: use "
                                               "irreps.D_from_matrix(R), which handles det R = −1",
+    ("serialization.py", "load"): "torch.load(..., weights_only=True), the default since torch 2.6, reads tensors "
+                                  "only: save model.state_dict(), not the whole model",
     ("calculator.py", "get_property"): "ase reads what calculate() stored in self.results: assign "
                                       "self.results = {...} (with `self.`), with the keys 'energy' and 'forces'",
 }
