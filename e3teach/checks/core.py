@@ -211,9 +211,13 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def exception_text(exc: BaseException, limit: int = 200) -> str:
-    """An exception's message for one line: ANSI colour codes removed, whitespace collapsed, and a long text
-    cut after a whole sentence (or a word) with "…"."""
+    """An exception's message for one line: ANSI colour codes removed, whitespace collapsed, an example it
+    introduces (a sentence ending with ":" and what follows) left out, and a long text cut after a whole
+    sentence (or a word) with "…"."""
     text = " ".join(_ANSI.sub("", str(exc)).split())
+    example = re.search(r"(?<=[.!?]) [^.!?]*:( |$)", text)       # "… values. For example, the following: …"
+    if example:
+        text = text[:example.start()]
     if len(text) <= limit:
         return text
     cut = max(text.rfind(". ", 0, limit), text.rfind(": ", 0, limit))
