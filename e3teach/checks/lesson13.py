@@ -254,8 +254,8 @@ def q4(make_dipole_model):
     shifted = run(pos + torch.tensor([2.0, -1.0, 0.5], dtype=pos.dtype))
     if _dev(shifted, out) > tol:
         fail("the output changes when the molecules are translated", "build the graph from differences of positions")
-    return ("outputs one vector per molecule that rotates with the molecules, flips under inversion (1o), ignores "
-            "translations, and gives each molecule of a batch what it gives alone")
+    # the success line is stored in solutions/13 (NBVAL_CHECK_OUTPUT): keep it word for word
+    return "outputs one vector per molecule that rotates with the molecules, flips under inversion (1o) and ignores translations"
 
 
 def _vec(v: torch.Tensor) -> str:
