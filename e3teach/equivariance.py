@@ -305,7 +305,8 @@ def _modules_behind(f, depth: int = 2) -> list[torch.nn.Module]:
     return list(found.values())
 
 
-def _is_dtype_error(exc: Exception) -> bool:
+def is_dtype_error(exc: Exception | str) -> bool:
+    """Whether an exception (or its text) is about mismatched dtypes (float32 vs float64)."""
     text = str(exc)
     return any(word in text for word in ("dtype", "scalar type", "Double", "Float", "double", "float"))
 
@@ -342,7 +343,7 @@ def _as_float(f, dtype, probe_args=None):
             try:
                 f(*probe_args)
             except RuntimeError as exc:
-                if not _is_dtype_error(exc):
+                if not is_dtype_error(exc):
                     raise
                 for m in modules:
                     m.to(torch.float32)

@@ -186,3 +186,88 @@ def test_learner_wrapper_routes_exceptions_to_the_learner():
     assert q.run(lambda x: x).passed
     res = q.run(lambda x: [][1])
     assert res.status == "fail" and "your code raised IndexError" in res.message
+
+
+# --- issue 19 --------------------------------------------------------------------------------------------
+def test_float64_round_off_is_never_a_float32_diagnosis():
+    fail_if_float32_precision(torch.zeros(2, dtype=torch.float64), 5.6e-17, "x")          # round-off: passes
+    fail_if_float32_precision(torch.zeros(2), 3e-9, "x", tol=1e-8)                       # within the tolerance
+    with pytest.raises(CheckFailed, match="float32"):
+        fail_if_float32_precision(torch.zeros(2), 3e-8, "x", tol=1e-10)
+
+
+def _stub_method(x, R):
+    raise NotImplementedError  # your code here
+
+
+def _typo(x, R):
+    from e3nn import o3
+    return len(o3.Irrep("1o")) * x                       # o3.Irrep has no len(): e3nn raises NotImplementedError
+
+
+def _past_lmax(x, R):
+    from e3nn import o3
+    return [o3.spherical_harmonics(l, torch.ones(3), True) for l in range(14)]
+
+
+def _own_message(x, R):
+    raise NotImplementedError("only l ≤ 2 so far")        # the learner's own, with a message: their error
+
+
+@pytest.mark.parametrize("answer, status, words", [
+    (_stub_method, "not attempted", "not attempted"),
+    (_typo, "fail", "o3.Irreps"),
+    (_past_lmax, "fail", "l = 12"),
+    (_own_message, "fail", "only l ≤ 2 so far"),
+])
+def test_only_the_stubs_own_raise_is_not_attempted(answer, status, words):
+    res = q_rotate.run(answer)
+    assert res.status == status and words in res.message, res
+
+
+def test_ase_property_not_implemented_is_the_learners_error():
+    """`results = {...}` without `self.`: ase raises PropertyNotImplementedError (a NotImplementedError)."""
+    from ase import Atoms
+    from ase.calculators.calculator import Calculator, all_changes
+
+    class Forgetful(Calculator):
+        implemented_properties = ["energy"]
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            results = {"energy": 1.0}                                   # noqa: F841 - the bug: no `self.`
+
+    @exercise("energy through ase")
+    def q(calculator_class):
+        atoms = Atoms("H2", positions=[[0, 0, 0], [0, 0, 1]])
+        atoms.calc = calculator_class()
+        call(atoms.get_potential_energy)
+        return "ok"
+
+    res = q.run(Forgetful)
+    assert res.status == "fail" and "PropertyNotImplementedError" in res.message and "self.results" in res.message, res
+
+    @exercise("energy through ase, called directly")
+    def q_direct(calculator_class):                      # a checker that calls ase without call(): still not a stub
+        atoms = Atoms("H2", positions=[[0, 0, 0], [0, 0, 1]])
+        atoms.calc = calculator_class()
+        atoms.get_potential_energy()
+        return "ok"
+    res = q_direct.run(Forgetful)
+    assert res.status == "fail" and "self.results" in res.message, res
+
+
+def test_a_missing_answer_is_the_learners_call():
+    @exercise("two answers")
+    def q4(structure, site):
+        return "ok"
+    res = q4.run("cscl")
+    assert res.status == "fail" and "leaves out `site`" in res.message and "check.q4(structure, site)" in res.message
+    assert q4.run("cscl", site=0).passed and "passes 3" in q4.run(1, 2, 3).message
+
+
+def test_exception_text_drops_ansi_codes_and_cuts_at_a_sentence():
+    from e3teach.checks.core import exception_text
+    text = exception_text(RuntimeError("\x1b[1mWeights only load failed.\x1b[0m " + "Re-running it. " * 40))
+    assert "\x1b" not in text and text.startswith("Weights only load failed.") and text.endswith("…")
+    assert len(text) <= 202

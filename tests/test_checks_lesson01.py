@@ -243,3 +243,12 @@ def test_q3_numbers_in_the_message_show_the_difference():
     got, rest = res.message.split("your error is ")[1].split(", expected ")
     expected = rest.split(". Hint")[0]
     assert got != expected and float(got) != float(expected), res.message
+
+
+def test_q2_one_summary_number_passes_as_the_statement_allows():
+    """Issue 19: the mean pairwise distance separates the 7 shapes; the statement allows one number, and the
+    checker accepts it (as a 0-d tensor, a NumPy float or a Python float) while saying what it loses."""
+    for answer in (lambda pos: torch.pdist(pos).mean(), lambda pos: torch.pdist(pos).mean().numpy(),
+                   lambda pos: float(torch.pdist(pos).mean())):
+        res = status(check.q2, answer)
+        assert res.passed and "one summary number cannot tell every pair" in res.message, res

@@ -206,3 +206,11 @@ def test_q5_wrong_answers(wrong, words):
 
 def test_q5_exception_in_the_checker_is_reported_as_such(monkeypatch):
     assert_checker_error(monkeypatch, check.q5, check, "_unit", axis_angle, shown="`axis_angle`")
+
+
+def test_q5_acos_without_clamp_fails_on_a_half_turn_that_rounds_below_minus_one():
+    """Issue 19: right on the easy half-turns only; round-off pushes (tr R − 1)/2 to −1.0000000000000002."""
+    def unclamped(R):
+        return axis_angle(R)[0], torch.acos((torch.trace(R) - 1) / 2)
+    res = check.q5.run(unclamped)
+    assert res.status == "fail" and "NaN" in res.message and "clamp" in res.message, str(res)

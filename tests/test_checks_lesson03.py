@@ -308,3 +308,20 @@ def test_q5_stub_missing_return_and_errors(monkeypatch):
     assert_missing_return(check.q5)
     assert_learner_error(check.q5)
     assert_checker_error(monkeypatch, check.q5, check, "_q5_expected", schur_count)
+
+
+def test_q3_q5_looping_over_an_irreps_string_points_to_o3_irreps():
+    """Issue 19: code that iterates its irreps argument works on o3.Irreps and breaks on a string."""
+    from e3nn import o3
+
+    def l1_no_conversion(x, irreps):
+        parts = [x[:, sl].reshape(len(x), mul, 3) for (mul, ir), sl in zip(irreps, irreps.slices()) if ir.l == 1]
+        return torch.cat(parts, dim=1) if parts else x.new_zeros(len(x), 0, 3)
+
+    def count_no_conversion(irreps_in, irreps_out):
+        return sum(m1 * m2 for m1, ir1 in irreps_in for m2, ir2 in irreps_out if ir1 == ir2)
+
+    for exercise, answer in ((check.q3, l1_no_conversion), (check.q5, count_no_conversion)):
+        res = exercise.run(answer)
+        assert res.status == "fail" and "o3.Irreps(irreps)" in res.message and "string" in res.message, str(res)
+    assert check.q3.run(lambda x, irreps: l1_no_conversion(x, o3.Irreps(irreps))).passed

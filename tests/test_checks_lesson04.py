@@ -298,3 +298,32 @@ def test_q5_q6_checker_errors(monkeypatch):
     assert_checker_error(monkeypatch, check.q5, check, "_gram_error", sphere_quadrature, shown="`sphere_quadrature`")
     monkeypatch.undo()
     assert_checker_error(monkeypatch, check.q6, check, "_latitude_circle", sign_changes, shown="`sign_changes`")
+
+
+# --- issue 19 ---------------------------------------------------------------------------------------------
+def test_q1_one_global_norm_is_named():
+    res = status(check.q1, lambda x: math.sqrt(3) * x / x.norm())
+    assert res.status == "fail" and "one norm of the whole" in res.message and "dim=1" in res.message, res
+
+
+def test_q3_angles_of_an_improper_rotation_say_det_minus_one():
+    """D_from_angles(*matrix_to_angles(R)): e3nn asserts det R = +1 inside; the learner hears det −1, parity lost."""
+    def via_angles(R, lmax):
+        with e3teach.default_dtype(torch.float64):
+            return o3.Irreps.spherical_harmonics(lmax).D_from_angles(*o3.matrix_to_angles(R))
+    res = status(check.q3, via_angles)
+    assert res.status == "fail" and "det R = −1" in res.message and "parity" in res.message, res
+    assert "D_from_matrix" in res.message and "AssertionError: ," not in res.message
+
+
+def test_q5_swapped_angles_to_xyz_arguments_are_named():
+    def swapped(lmax):
+        nodes, weights = np.polynomial.legendre.leggauss(lmax + 1)
+        beta = torch.arccos(torch.from_numpy(nodes))
+        n_alpha = 2 * lmax + 1
+        alpha = torch.arange(n_alpha, dtype=torch.float64) * (2 * math.pi / n_alpha)
+        b, a = torch.meshgrid(beta, alpha, indexing="ij")
+        w = torch.from_numpy(weights)[:, None] * (2 * math.pi / n_alpha) * torch.ones_like(a)
+        return o3.angles_to_xyz(b, a).reshape(-1, 3), w.reshape(-1)
+    res = status(check.q5, swapped)
+    assert res.status == "fail" and "swapped" in res.message and "too few nodes" not in res.message, res

@@ -207,3 +207,14 @@ def test_q1_numpy_integer_and_float():
     (check.q3, "_uvu_reference", uvu_right), (check.q4, "_allowed", "1o + 2o + 3o")])
 def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
     assert_checker_error(monkeypatch, exercise, check, helper, answer)
+
+
+def test_q2_cross_without_dim_says_which_batch_size_failed():
+    """Issue 19: torch.cross without dim= is right for N = 7 and crosses the batch axis when N = 3."""
+    def no_dim(x, y, w):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return (w[0] * torch.cross(x[:, :3], y) + w[1] * torch.cross(x[:, 3:], y)) / 2
+    res = check.q2.run(no_dim)
+    assert res.status == "fail" and "N = 7" in res.message and "N = 3" in res.message and "dim=1" in res.message, res

@@ -196,3 +196,24 @@ def test_q2_unfinished_entries_are_not_attempted():
 
 def exercise_status(answer):
     return check.q2.run(answer).status
+
+
+def test_q1_float64_round_off_is_not_called_float32():
+    """Issue 19: S = T − A − iso differs from the reference by 5.6e-17 — right, not "float32 precision"."""
+    def by_subtraction(T):
+        iso = T.trace() / 3 * torch.eye(3, dtype=T.dtype)
+        A = 0.5 * T - 0.5 * T.T
+        return iso, A, T - A - iso
+    assert status(check.q1, by_subtraction)[0] == "pass"
+    s, msg = status(check.q1, lambda T: tuple(p.float() for p in decompose(T)))      # a real float32 answer
+    assert s == "fail" and "float32" in msg
+
+
+def test_q4_angles_of_an_improper_rotation_say_det_minus_one():
+    def via_angles(T, R, formula):
+        with e3teach.default_dtype(torch.float64):
+            ct = io.CartesianTensor(formula)
+            D = ct.D_from_angles(*o3.matrix_to_angles(R))
+            return ct.to_cartesian(ct.from_cartesian(T) @ D.T)
+    s, msg = status(check.q4, via_angles)
+    assert s == "fail" and "det R = −1" in msg and "parity" in msg, msg

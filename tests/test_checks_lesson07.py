@@ -189,3 +189,14 @@ def test_q3_leaves_the_notebook_random_state_alone():
     (check.q3, "_q3_reference", conv_step), (check.q4, "_reference_field", receptive_field)])
 def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
     assert_checker_error(monkeypatch, exercise, check, helper, answer)
+
+
+def test_q3_integral_normalized_harmonics_are_named():
+    """Issue 19: o3.spherical_harmonics' default normalization scales every message by 1/√(4π)."""
+    def integral(x, pos, src, dst, tp, mlp, radial, nn):
+        vec = pos[dst] - pos[src]
+        sh = o3.spherical_harmonics(tp.irreps_in2, vec, normalize=True)
+        return ref_scatter_sum(tp(x[src], sh, mlp(radial(vec.norm(dim=1)))), dst, x.shape[0]) / math.sqrt(nn)
+    res = check.q3.run(integral)
+    assert res.status == "fail" and "'integral'" in res.message and "normalization='component'" in res.message, res
+    assert "divided by" not in res.message

@@ -107,3 +107,11 @@ def test_q2_numpy_strings_and_q4_numpy_string():
     (check.q4, "_first_break", "blocks.2.conv.tp")])
 def test_exception_in_the_checker_is_reported_as_such(monkeypatch, exercise, helper, answer):
     assert_checker_error(monkeypatch, exercise, check, helper, answer, planted=exercise is not check.q2)
+
+
+def test_q2_a_set_of_functions_is_the_learners_answer_not_a_checker_crash():
+    """Issue 19: {torch.tanh, torch.sin, softsign} made sorted() compare functions (⚠️)."""
+    def softsign(s):
+        return s / (1 + s.abs())
+    res = check.q2.run({torch.tanh, torch.sin, softsign})
+    assert res.status == "fail" and "strings" in res.message and "`tanh`" in res.message, res

@@ -204,3 +204,38 @@ def test_q5_non_equivariant_missing_return_and_errors():
     nan_model = lambda pos, batch=None: torch.full((int(batch.max()) + 1, 7), math.nan)  # noqa: E731
     res = check.q5.run(lambda: nan_model)
     assert res.status == "fail" and "NaN" in res.message
+
+
+# ------------------------------------------------------------------ issue 19
+def test_q2_labels_in_float32_say_dtype():
+    """Hint 2's code with labels built in float32 fails on the checker's float64 outputs: say dtype."""
+    res = check.q2.run(lambda outputs: torch.cdist(outputs, T.tetris().label).argmin(dim=1))
+    assert res.status == "fail" and "float64" in res.message and "T.tetris(outputs.dtype)" in res.message, res
+    assert "tetris(outputs.dtype)" in check.q2.hints[1]
+
+
+class MisfedGateNet(torch.nn.Module):
+    """Lesson 08's pitfall: the convolution's irreps_out lists the gate's irreps in another order (same dim)."""
+
+    def __init__(self):
+        from e3nn import nn, o3
+        from e3teach.models import PointConvolution
+        super().__init__()
+        self.gate = nn.Gate("4x0e", [torch.nn.functional.silu], "2x0e", [torch.sigmoid], "2x1o")
+        self.conv = PointConvolution("0e", "2x1o + 4x0e + 2x0e")             # not gate.irreps_in
+        self.out = PointConvolution(self.gate.irreps_out, T.LABEL_IRREPS)
+        assert o3.Irreps(self.conv.irreps_out).dim == self.gate.irreps_in.dim
+
+    def forward(self, pos, batch=None):
+        from e3teach.graph import radius_graph
+        batch = torch.zeros(len(pos), dtype=torch.long) if batch is None else batch
+        src, dst = radius_graph(pos, 1.5, batch)
+        x = self.gate(self.conv(pos.new_ones(len(pos), 1), pos, src, dst))
+        return scatter_sum(self.out(x, pos, src, dst), batch, int(batch.max()) + 1)
+
+
+def test_q5_convolution_that_does_not_output_the_gates_irreps_in_is_named():
+    torch.manual_seed(0)
+    res = check.q5.run(lambda: MisfedGateNet())
+    assert res.status == "fail" and "`conv` outputs" in res.message and "irreps_in" in res.message, res
+    assert "raw coordinates" not in res.message

@@ -94,3 +94,14 @@ def test_numpy_integers_and_near_integer_floats():
                                                (check.q2, "point_group", good_piezo)])
 def test_exception_in_the_checker_is_reported_as_such(monkeypatch, q, helper, answer):
     assert_checker_error(monkeypatch, q, check.pg, helper, answer)
+
+
+def test_q1_unsymmetrized_random_matrix_fails_on_groups_with_complex_irreps():
+    """Issue 19: right only for groups whose irreps are all real; C4's 1o and S4's 2e separate it."""
+    def unsymmetrized(group, irreps):
+        D = group.D(irreps)
+        A = torch.randn(D.shape[1], D.shape[1], dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+        H = torch.einsum("gij,jk,glk->il", D, A, D) / len(D)
+        return sorted(m for _, m in pg.energy_levels(H))
+    res = check.q1.run(unsymmetrized)
+    assert res.status == "fail" and "C4" in res.message and "A = B + B.T" in res.message, res

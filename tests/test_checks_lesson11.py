@@ -189,3 +189,13 @@ def test_q3_numpy_strings_pass():
     (check.q3, "_q3_expected", RIGHT), (check.q4, "_reference_asymmetry", output_asymmetry)])
 def test_exception_in_the_checker_is_reported_as_such(monkeypatch, q, helper, answer):
     assert_checker_error(monkeypatch, q, check, helper, answer)
+
+
+def test_q3_a_dict_of_ranks_is_not_read_by_its_keys():
+    """Issue 19: {irrep: rank} iterated gives all 8 irreps; say it is a dict and how to keep the rank-0 ones."""
+    from e3teach.point_groups import invariant_projector, point_group
+    ranks = {ir: int(torch.linalg.matrix_rank(invariant_projector(point_group("D3h"), ir), atol=1e-8))
+             for ir in check.Q3_IRREPS}
+    res = check.q3.run(ranks)
+    assert res.status == "fail" and "dict" in res.message and "rank == 0" in res.message, res
+    assert check.q3.run({ir for ir, r in ranks.items() if r == 0}).passed

@@ -174,3 +174,25 @@ def test_numpy_integers():
     (check.q3, check, "Q3_SITES", (RIGHT,), False), (check.q4, crystals, "space_group", (cscl(), 221), True)])
 def test_exception_in_the_checker_is_reported_as_such(monkeypatch, q, module, helper, answers, planted):
     assert_checker_error(monkeypatch, q, module, helper, *answers, planted=planted)
+
+
+# ---- issue 19
+def inclusive_neighbours(pos, cell, r_max):
+    """`d <= r_max` where the task says `<`: right on every cell but the one with images exactly at r_max."""
+    n = 3
+    shifts = torch.tensor([[a, b, c] for a in range(-n, n + 1) for b in range(-n, n + 1) for c in range(-n, n + 1)])
+    vec = pos[None, :, None] - pos[:, None, None] + (shifts.to(pos.dtype) @ cell)[None, None]
+    keep = vec.norm(dim=-1) <= r_max
+    keep &= ~(torch.eye(len(pos), dtype=torch.bool)[:, :, None] & (shifts == 0).all(1)[None, None])
+    s, d, k = keep.nonzero(as_tuple=True)
+    return s, d, shifts[k]
+
+
+def test_q1_pairs_exactly_at_r_max_are_left_out():
+    res = check.q1.run(inclusive_neighbours)
+    assert res.status == "fail" and "exactly r_max" in res.message and "not <=" in res.message, res
+
+
+def test_q4_missing_second_argument_is_the_learners_call():
+    res = check.q4.run(cscl())
+    assert res.status == "fail" and "leaves out `number`" in res.message, res

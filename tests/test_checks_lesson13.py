@@ -178,3 +178,25 @@ def test_q4_stub_none_error_float32_numpy():
 
 def _com_vector(pos, b):
     return torch.stack([pos[b == k].mean(0) for k in range(int(b.max()) + 1)])
+
+
+# ----------------------------------------------------------------------------- issue 19
+def test_q4_graph_built_without_batch_is_caught():
+    """Per-atom outputs pooled by `batch`, but edges built over the whole batch: the two molecules interact."""
+    from e3teach.graph import scatter_sum
+
+    def make():
+        net = EquivariantPointNet("1o", irreps_node_in="7x0e", irreps_hidden="8x0e + 4x1o", lmax=1, layers=1,
+                                  r_max=2.0, pool=False)
+        return lambda pos, f, b: scatter_sum(net(pos, f), b, int(b.max()) + 1)      # net(pos, f): no batch
+    assert_fails(check.q4, make, "alone", "in the batch", "radius_graph(pos, r_max, batch)")
+
+
+def test_q4_instance_class_wrong_inputs_and_float32_model():
+    assert_fails(check.q4, make_model("1o")(), "you passed a model", "without the ()")
+    assert_fails(check.q4, EquivariantPointNet, "the class `EquivariantPointNet`")
+
+    def zero_e_input():
+        return EquivariantPointNet("1o", irreps_hidden="8x0e + 4x1o", lmax=1, layers=1, r_max=2.0)
+    assert_fails(check.q4, zero_e_input, "expects node features '1x0e'", "irreps_node_in='7x0e'")
+    assert status(check.q4, lambda: make_model("1o")().float())[0] == "pass"      # judged at float32 tolerance

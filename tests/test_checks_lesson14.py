@@ -213,3 +213,94 @@ def test_test_systems_are_consistent():
     pos = check._cluster(142) * 0.6
     assert torch.allclose(forces_right(check._springs_energy, pos), check._springs_forces(pos), atol=1e-12)
     assert np.isfinite(check.lennard_jones_forces(check._cluster(143)).numpy()).all()
+
+
+# --- issue 19 -------------------------------------------------------------------------------------------
+def bump_cutoff(r, r_max):
+    """exp(1 - 1/(1 - x²)) · (x < 1): smooth, but exp overflows just past r_max and inf · 0 is NaN."""
+    x = r / r_max
+    return torch.exp(1 - 1 / (1 - x**2)) * (x < 1)
+
+
+def test_q1_nan_just_past_r_max_is_found():
+    st, msg = status(check.q1, bump_cutoff)
+    assert st == "fail" and "NaN" in msg and "just past r_max" in msg and "torch.where" in msg, msg
+    safe = lambda r, r_max: torch.where(r < r_max, bump_cutoff(r.clamp(max=0.999 * r_max), r_max), 0.0)  # noqa: E731
+    assert status(check.q1, safe)[0] == "pass"
+    assert status(check.q1, polynomial_cutoff)[0] == "pass"
+
+
+def test_q1_float32_answer_is_judged_at_float32_tolerance():
+    """The dtype is read before the conversion to float64 (the float32 branch used to be unreachable)."""
+    leaky = lambda r, r_max: (cutoff_right(r, r_max) + 3e-6 * (r >= r_max)).float()   # noqa: E731
+    assert status(check.q1, leaky)[0] == "pass"
+    st, msg = status(check.q1, lambda r, r_max: cutoff_right(r, r_max) + 3e-6 * (r >= r_max))
+    assert st == "fail" and "not zero beyond r_max" in msg
+
+
+def fd_forces(energy_fn, pos, h=1e-4):
+    return fd_right(energy_fn, pos, h)
+
+
+def test_q2_finite_differences_and_float32_positions_are_named():
+    st, msg = status(check.q2, fd_forces)
+    assert st == "fail" and "finite differences" in msg and "autograd" in msg and "float32" not in msg, msg
+    st, msg = status(check.q2, lambda fn, pos: forces_right(fn, pos.float()).double())
+    assert st == "fail" and "float32 positions" in msg, msg
+
+
+def test_q3_float32_positions_and_hard_coded_h_are_named():
+    st, msg = status(check.q3, lambda fn, pos, h: fd_right(fn, pos.float(), h).double())
+    assert st == "fail" and "float32 positions" in msg and "central" not in msg, msg
+    st, msg = status(check.q3, lambda fn, pos, h: fd_right(fn, pos, 3e-2))
+    assert st == "fail" and "not by the h = 1e-3" in msg, msg
+
+
+class TensorEnergy(CalculatorRight):
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        pos = torch.tensor(self.atoms.positions, dtype=torch.float64, requires_grad=True)
+        energy = self.energy_fn(pos)
+        (grad,) = torch.autograd.grad(energy, pos, retain_graph=True)
+        self.results = {"energy": energy, "forces": -grad.numpy()}                 # a tensor that requires grad
+
+
+class TensorForces(CalculatorRight):
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.results["forces"] = torch.from_numpy(self.results["forces"])
+
+
+class Float32Positions(CalculatorRight):
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        Calculator.calculate(self, atoms, properties, system_changes)
+        pos = torch.tensor(self.atoms.positions, dtype=torch.float32, requires_grad=True)
+        energy = self.energy_fn(pos)
+        (grad,) = torch.autograd.grad(energy, pos)
+        self.results = {"energy": float(energy.detach()), "forces": -grad.numpy()}
+
+
+class NoSelf(CalculatorRight):
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        Calculator.calculate(self, atoms, properties, system_changes)
+        results = {"energy": 0.0, "forces": np.zeros((len(self.atoms), 3))}          # noqa: F841 - no `self.`
+
+
+class KeyTypo(CalculatorRight):
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.results["energies"] = self.results.pop("energy")
+
+
+def test_q5_types_ase_expects_digits_and_library_errors():
+    st, msg = status(check.q5, TensorEnergy)
+    assert st == "fail" and "requires grad" in msg and "float(energy)" in msg, msg
+    st, msg = status(check.q5, TensorForces)
+    assert st == "fail" and "NumPy array" in msg, msg
+    st, msg = status(check.q5, Float32Positions)
+    assert st == "fail" and "float32" in msg, msg
+    got, want = msg.split("get_potential_energy() is ")[1].split(", expected ")
+    assert got != want.split(" ")[0], msg                                          # enough digits to differ
+    for broken in (NoSelf, KeyTypo):
+        st, msg = status(check.q5, broken)
+        assert st == "fail" and "PropertyNotImplementedError" in msg and "self.results" in msg, msg

@@ -74,7 +74,7 @@ def test_q2_typical_mistakes():
     assert res.status == "fail" and "tolerance" in res.message, res
     # right only on the easy case: the fold of a star turned by π/n is its number of points
     assert_fails(check.q2, lambda points, R, lmax=12: len(points), words="expected")
-    assert_fails(check.q2, lambda points, R, lmax=12: good_first_l(points, R.T @ R, lmax), words="rotate")
+    assert_fails(check.q2, lambda points, R, lmax=12: good_first_l(points, R.T @ R, lmax), words="Rotate")
     # forgetting `return None` at the end is fine: None is the answer there
     def no_final_return(points, R, lmax=12):
         for l in range(lmax + 1):
@@ -154,3 +154,27 @@ def test_q5():
     assert_fails(check.q5, {"DistanceMPNN": 8, "GatedMPNN": 8, "ProductMPNN": 4}, words="None")
     assert_fails(check.q5, {"GatedMPNN": 8, "ProductMPNN": 4}, words="no entry")
     assert_fails(check.q5, [None, 8, 4], words="dict")
+
+
+def test_q2_loop_that_stops_before_lmax_wrong_side_and_missing_return():
+    """Issue 19: a case whose answer is lmax; R @ points; a loop without `return`."""
+    def stops_early(points, R, lmax=12):
+        for l in range(lmax):
+            if (good_signal(points, l) - good_signal(points @ R.T, l)).abs().max() > 1e-8:
+                return l
+        return None
+    assert_fails(check.q2, stops_early, words="range(lmax + 1)")
+
+    def wrong_side(points, R, lmax=12):
+        rotated = R @ points
+        for l in range(lmax + 1):
+            if (good_signal(points, l) - good_signal(rotated, l)).abs().max() > 1e-8:
+                return l
+        return None
+    assert_fails(check.q2, wrong_side, words="R @ points")
+
+    def no_return(points, R, lmax=12):
+        for l in range(lmax + 1):
+            if (good_signal(points, l) - good_signal(points @ R.T, l)).abs().max() > 1e-8:
+                l  # noqa: B018 - the missing `return`
+    assert_fails(check.q2, no_return, words="`return l` missing")

@@ -181,3 +181,63 @@ def test_q4_wrong_answers():
     assert_fails(check.q4, whole_module, words="your code raised")
     assert_fails(check.q4, lambda model, build: model.state_dict(), words="torch.nn.Module")
     assert_passes(check.q4, lambda model, build: copy.deepcopy(model))   # behaviour is what is checked
+
+
+# ------------------------------------------------------------------ issue 19: look-alikes separated
+def _timed(fn, n):
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def test_q1_only_the_median_of_the_timed_calls_passes():
+    def warmup_timed(fn, repeats=5, warmup=1):              # the warm-up call timed with the others
+        return statistics.median(_timed(fn, warmup + repeats))
+
+    def trimmed_mean(fn, repeats=5, warmup=1):
+        for _ in range(warmup):
+            fn()
+        times = sorted(_timed(fn, repeats))
+        return statistics.mean(times[1:-1])
+    assert_fails(check.q1, warmup_timed, words="warm-up call timed too")
+    assert_fails(check.q1, trimmed_mean, words="without the fastest and slowest")
+
+
+def test_q2_list_order_strict_comparison_hard_coded_fraction_and_index():
+    def first_in_order(sizes, rates, fraction=0.8):
+        best = max(rates)
+        return next(b for b, r in zip(sizes, rates) if r >= fraction * best)
+    assert_fails(check.q2, first_in_order, words="list order")
+
+    def strict(sizes, rates, fraction=0.8):
+        best = max(rates)
+        return min(b for b, r in zip(sizes, rates) if r > fraction * best)
+    assert_fails(check.q2, strict, words=">=, not >")
+
+    def hard_coded(sizes, rates, fraction=0.8):
+        return saturation_batch_size(sizes, rates, 0.8)
+    assert_fails(check.q2, hard_coded, words="`fraction` argument")
+
+    def index(sizes, rates, fraction=0.8):
+        return sizes.index(saturation_batch_size(sizes, rates, fraction))
+    assert_fails(check.q2, index, words="position of")
+
+
+def test_q3_uvu_counted_per_output_block_fails_on_a_repeated_irrep():
+    def per_block(irreps_in, irreps_sh, irreps_out):
+        uvw, _ = per_edge_weights(irreps_in, irreps_sh, irreps_out)
+        return uvw, check._uvu_per_output_block(irreps_in, irreps_sh, irreps_out)
+    assert_fails(check.q3, per_block, words="lists an irrep twice")
+
+
+def test_q4_whole_module_saved_gets_a_clean_one_line_message():
+    def whole_module(model, build):
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        buffer.seek(0)
+        return torch.load(buffer)
+    res = assert_fails(check.q4, whole_module, words="state_dict")
+    assert "\x1b" not in res.message and len(res.message) < 500 and "UnpicklingError" in res.message

@@ -242,3 +242,37 @@ def test_checkers_never_raise_in_the_notebook(capsys, monkeypatch):
     check.q1(lambda v: float("nan") * v)
     out = capsys.readouterr().out
     assert out.count("❌") == len(ALL) + 1
+
+
+# --- issue 19 --------------------------------------------------------------------------------------------
+def test_q1_errors_in_l0_and_l1_do_not_mention_the_polar_axis():
+    def l1_of_raw_vector(v):                                 # l = 1 on the unnormalized... plus a shift: not e3nn
+        out = harmonics_right(v)
+        return torch.cat([out[:, :1], out[:, 1:4] + 0.3 * out[:, 1:4] ** 2, out[:, 4:]], dim=1)
+    st, msg = status(check.q1, l1_of_raw_vector)
+    assert st == "fail" and "block l = 1" in msg and "polar axis" not in msg and "√3 (x, y, z)" in msg, msg
+    st, msg = status(check.q1, lambda v: torch.cat([harmonics_right(v)[:, :1] + v[:, :1] ** 2,
+                                                    harmonics_right(v)[:, 1:]], dim=1))
+    assert st == "fail" and "block l = 0" in msg and "polar axis" not in msg, msg
+
+
+def test_q4_strict_triangle_inequality_is_not_told_about_parity():
+    def strict(ir1, ir2, ir3):
+        (l1, p1), (l2, p2), (l3, p3) = ir1, ir2, ir3
+        return int(abs(l1 - l2) < l3 < l1 + l2 and p3 == p1 * p2)
+    st, msg = status(check.q4, strict)
+    assert st == "fail" and "not <" in msg and "parity" not in msg, msg
+
+
+def test_q5_per_path_normalization_is_named():
+    def per_path(x, y, w):
+        n = len(x)
+        x0, x1 = x[:, :1].reshape(n, 1, 1), x[:, 1:].reshape(n, 2, 3)
+        y1, y2 = y[:, :3].reshape(n, 1, 3), y[:, 3:].reshape(n, 1, 5)
+        W_a, W_b, W_c = w[0:2].reshape(1, 1, 2), w[2:4].reshape(2, 1, 1), w[4:8].reshape(2, 1, 2)
+        path = lambda W, ls, a, b: torch.einsum("uvw,ijk,nui,nvj->nwk", W, o3.wigner_3j(*ls, dtype=x.dtype), a, b)
+        out_0e = math.sqrt(1 / 2) * path(W_b, (1, 1, 0), x1, y1)
+        out_1o = math.sqrt(3 / 1) * path(W_a, (0, 1, 1), x0, y1) + math.sqrt(3 / 2) * path(W_c, (1, 2, 1), x1, y2)
+        return torch.cat([out_0e.reshape(n, 1), out_1o.reshape(n, 6)], dim=1)
+    st, msg = status(check.q5, per_path)
+    assert st == "fail" and "its own fan-in" in msg and "weight order" not in msg, msg

@@ -165,3 +165,24 @@ def test_q4_right_only_on_equal_sizes_and_other_mistakes():
     assert_fails(check.q4, vector_norms, words="every component")
     assert_fails(check.q4, lambda *a: {"force_mae": 0.0}, words="energy_mae_per_atom")
     assert_fails(check.q4, lambda *a: [1.0, 2.0, 3.0], words="dict")
+
+
+# --- issue 19 ----------------------------------------------------------------------------------------------------
+def test_q1_per_type_avg_num_neighbors_of_equal_values_is_the_same_model():
+    assert_passes(check.q1, {**CONFIG, "avg_num_neighbors": {"Ag": 12.0, "Au": 12.0}})
+    res = assert_fails(check.q1, {**CONFIG, "avg_num_neighbors": {"Ag": 12.0, "Au": 10.0}}, words="Au: 1/√10")
+    assert "1/√12, 1/√12" not in res.message
+
+
+def test_q1_type_names_in_another_order_are_compared_by_species():
+    assert_passes(check.q1, {**CONFIG, "type_names": ["Au", "Ag"]})
+    res = assert_fails(check.q1, {**CONFIG, "type_names": ["Au", "Ag"],
+                                  "per_type_energy_shifts": {"Ag": -3.8, "Au": -2.9}}, words="'Ag': -3.8")
+    assert "in the order" not in res.message
+
+
+def test_q1_nequips_refusals_name_the_argument_in_whole_sentences():
+    res = assert_fails(check.q1, {**CONFIG, "per_type_energy_shifts": [-2.9, -3.8]}, words="`per_type_energy_shifts=")
+    assert res.message.count("For example") == 0 and "shift values)" in res.message
+    res = assert_fails(check.q1, {**CONFIG, "per_type_energy_shifts": {"Ag": -2.9}}, words="no message")
+    assert "`per_type_energy_shifts={'Ag': -2.9}`" in res.message and "AssertionError: AssertionError" not in res.message

@@ -25,7 +25,8 @@ How answers are read, once, before any check:
 
 - NumPy is converted: arrays become tensors, NumPy integers ``int``, NumPy floats ``float``
   (:func:`as_torch`); the answer itself and every value the learner's function returns (:func:`call`).
-- ``...`` is a stub (⏳). A function whose body is ``raise NotImplementedError`` is a stub (⏳). A
+- ``...`` is a stub (⏳). A function whose body is ``raise NotImplementedError`` is a stub (⏳) — only that
+  line of the learner's own code: a ``NotImplementedError`` that ase or e3nn raises is the learner's error. A
   function that returns ``None`` forgot its ``return`` (❌ "missing `return`?").
 - An exception raised inside the learner's function (run through :func:`call`) is the learner's (❌ with
   the offending line). Any other exception comes from the checker (⚠️ "please report", with the answer).
@@ -36,10 +37,13 @@ Test behaviour (values, shapes, equivariance), never source text.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
+import re
 import sys
+import sysconfig
 import traceback
 from dataclasses import dataclass
 from fractions import Fraction
@@ -55,6 +59,8 @@ NOT_ATTEMPTED = ("not attempted yet — replace each `...` or `raise NotImplemen
 LOW_PRECISION = (torch.float32, torch.float16, torch.bfloat16, torch.complex64)
 #: A relative deviation up to this is float32-level round-off (float32's epsilon is 1.2e-7, sums grow it).
 FLOAT32_LEVEL = 1e-4
+#: A relative deviation up to this is float64 round-off (epsilon 2.2e-16, sums grow it): never a float32 symptom.
+FLOAT64_LEVEL = 1e-12
 
 
 class CheckFailed(Exception):
@@ -177,6 +183,90 @@ def as_number(value: Any, name: str, *, integer: bool = False, hint: str | None 
     return float(value)
 
 
+#: Folders whose code is not the learner's: installed packages, the standard library, e3teach itself.
+_LIBRARY_DIRS = tuple(os.path.realpath(p) + os.sep for p in dict.fromkeys([
+    sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], sysconfig.get_paths()["stdlib"],
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]) if p)     # e3teach's own folder last
+
+
+def _learner_file(filename: str) -> bool:
+    """Whether code in ``filename`` is the learner's (a notebook cell, or any file outside the libraries)."""
+    if filename.startswith("<"):
+        return not filename.startswith("<frozen")         # "<ipython-input-…>", "<cell …>", "<string>"
+    return not os.path.realpath(filename).startswith(_LIBRARY_DIRS)
+
+
+def is_stub(exc: BaseException) -> bool:
+    """Whether ``exc`` is an unfinished stub's own ``raise NotImplementedError``: exactly that type, without a
+    message, raised by a line of the learner's code. One raised inside a library (ase's
+    ``PropertyNotImplementedError``, e3nn's ``Irrep.__len__`` or its l limit) by the learner's code, or one the
+    learner raises with a message of their own, is an error of that code, not a stub."""
+    if type(exc) is not NotImplementedError or exc.args:
+        return False
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and _learner_file(frames[-1].filename)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def exception_text(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message for one line: ANSI colour codes removed, whitespace collapsed, an example it
+    introduces (a sentence ending with ":" and what follows) left out, and a long text cut after a whole
+    sentence (or a word) with "…"."""
+    text = " ".join(_ANSI.sub("", str(exc)).split())
+    example = re.search(r"(?<=[.!?]) [^.!?]*:( |$)", text)       # "… values. For example, the following: …"
+    if example:
+        text = text[:example.start()]
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind(". ", 0, limit), text.rfind(": ", 0, limit))
+    if cut < limit // 3:
+        cut = text.rfind(" ", 0, limit)
+    return text[:cut if cut > 0 else limit].rstrip(" .:,;") + " …"
+
+
+#: What an exception raised inside a library by learner code usually means: (file ending, function) → advice.
+_LIBRARY_HINTS = {
+    ("_irreps.py", "__len__"): "an o3.Irrep is one irrep and has no len(): write o3.Irreps(...) for a list of irreps",
+    ("_spherical_harmonics.py", "__init__"): "e3nn computes spherical harmonics up to l = 12: does a loop of "
+                                            "yours run past lmax?",
+    ("_rotation.py", "matrix_to_angles"): "e3nn's matrix_to_angles accepts only rotations (det R = +1); this R has "
+                                          "det R = −1, and angles cannot carry the parity (it is lost): use "
+                                          "irreps.D_from_matrix(R), which handles det R = −1",
+    ("_rotation.py", "matrix_to_axis_angle"): "e3nn's matrix_to_axis_angle/quaternion accept only rotations (det R = +1); "
+                                              "this R has det R = −1, and the parity is lost: use "
+                                              "irreps.D_from_matrix(R), which handles det R = −1",
+    ("serialization.py", "load"): "torch.load(..., weights_only=True), the default since torch 2.6, reads tensors "
+                                  "only: save model.state_dict(), not the whole model",
+    ("calculator.py", "get_property"): "ase reads what calculate() stored in self.results: assign "
+                                      "self.results = {...} (with `self.`), with the keys 'energy' and 'forces'",
+}
+
+
+def _library_frame(exc: BaseException) -> tuple[str, str | None]:
+    """Where a library raised ``exc`` ("inside e3nn's `Irrep.__len__`") and advice for it, if the innermost
+    frame is not the learner's."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames or _learner_file(frames[-1].filename) or frames[-1].filename.startswith(_LIBRARY_DIRS[-1:]):
+        return "", None                      # the learner's line, or e3teach's call of the learner's function
+    frame = frames[-1]
+    parts = os.path.realpath(frame.filename).split(os.sep)
+    package = next((parts[i + 1] for i in range(len(parts) - 1) if parts[i] in ("site-packages", "dist-packages")),
+                   None) or os.path.basename(frame.filename)
+    hint = next((h for (end, fn), h in _LIBRARY_HINTS.items()
+                 if frame.filename.endswith(end) and frame.name == fn), None)
+    return f" inside {package} (`{frame.name}`)", hint
+
+
+def raised(exc: BaseException) -> str:
+    """"NotImplementedError inside e3nn (`__len__`) (in `len(irreps)`)": what the learner's code raised, in
+    plain words: type, message (if any), the library function that raised it, and the learner's line."""
+    text = exception_text(exc)
+    inside, _ = _library_frame(exc)
+    return f"{type(exc).__name__}{inside}{': ' + text if text else ''}{_user_frame(exc)}"
+
+
 def _user_frame(exc: BaseException) -> str:
     """Where in the learner's code an exception happened: the last frame from a notebook cell."""
     frames = traceback.extract_tb(exc.__traceback__)
@@ -227,12 +317,23 @@ class Exercise:
         if any(a is None for a in answers):
             return result("fail", "your answer is None. If it is the result of a function of yours, that function "
                                   "is missing a `return` (a function without one returns None)")
+        missing = self._missing_arguments(answers, kwargs)
+        if missing:
+            return result("fail", missing)
         _RUNNING.append(self)
         _LAST_RETURN.clear()
         try:
             message = self.test(*answers, **kwargs)
-        except (NotAttempted, NotImplementedError):
+        except NotAttempted:
             return result("not attempted", NOT_ATTEMPTED)
+        except NotImplementedError as exc:
+            if is_stub(exc):
+                return result("not attempted", NOT_ATTEMPTED)
+            inside, advice = _library_frame(exc)
+            if inside:                       # a library raised it on the learner's object, e.g. ase on a calculator
+                advice = advice or "fix the error, run the cell that defines your answer, then this one"
+                return result("fail", f"your code raised {raised(exc)}. Hint: {advice}")
+            return result("checker error", self._checker_error(exc, answers))
         except CheckFailed as exc:
             message = exc.message.rstrip()
             message += "" if message.endswith((".", "!", "?")) else "."
@@ -242,14 +343,38 @@ class Exercise:
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # the learner's code runs inside call(): this is a bug of the checker
-            shown = ", ".join(describe(a) for a in answers)
-            last = f"; the last value your function returned was {describe(_LAST_RETURN[0])}" if _LAST_RETURN else ""
-            return result("checker error", f"the checker itself failed on your answer ({type(exc).__name__}: {exc}"
-                                           f"{_checker_frame(exc)}): this is not your mistake — please report it "
-                                           f"to the course authors. Your answer was {shown}{last}")
+            return result("checker error", self._checker_error(exc, answers))
         finally:
             _RUNNING.pop()
         return result("pass", message or "correct")
+
+    def _missing_arguments(self, answers: tuple, kwargs: dict) -> str | None:
+        """"check.q4 takes 2 answers …" when the learner's call leaves one out (or passes too many)."""
+        try:
+            params = [p for p in inspect.signature(self.test).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            inspect.signature(self.test).bind(*answers, **kwargs)
+        except TypeError:
+            names = [p.name for p in params]
+            required = [p.name for p in params if p.default is p.empty]
+            given = len(answers) + len(kwargs)
+            if given < len(required):
+                left = [n for n in required[len(answers):] if n not in kwargs]
+                return (f"check.{self.name} takes {len(required)} answers, check.{self.name}({', '.join(names)}); "
+                        f"your call leaves out `{'`, `'.join(left)}`. Hint: pass every answer the exercise names, "
+                        f"in that order")
+            return (f"check.{self.name} takes {len(names)} answer{'s' * (len(names) != 1)}, "
+                    f"check.{self.name}({', '.join(names)}); your call passes {given}")
+        except ValueError:                   # no signature to read: let the test itself decide
+            return None
+        return None
+
+    def _checker_error(self, exc: BaseException, answers: tuple) -> str:
+        shown = ", ".join(describe(a) for a in answers)
+        last = f"; the last value your function returned was {describe(_LAST_RETURN[0])}" if _LAST_RETURN else ""
+        return (f"the checker itself failed on your answer ({type(exc).__name__}: {exception_text(exc)}"
+                f"{_checker_frame(exc)}): this is not your mistake — please report it to the course authors. "
+                f"Your answer was {shown}{last}")
 
     def __call__(self, *answers, **kwargs) -> None:
         res = self.run(*answers, **kwargs)
@@ -295,11 +420,13 @@ def exercise(title: str, hints: Sequence[str] = ()):
 
 # --- helpers for writing checks ---------------------------------------------------------------------
 
-def call(fn: Callable, *args, name: str | None = None, returns: bool = True, **kwargs):
-    """Call the learner's function and return its value, converted by :func:`as_torch`.
+def call(fn: Callable, *args, name: str | None = None, returns: bool = True, raw: bool = False, **kwargs):
+    """Call the learner's function and return its value, converted by :func:`as_torch` (as it is with ``raw``,
+    when its type is part of the answer).
 
-    A stub (``...``, or a body that raises ``NotImplementedError``) counts as not attempted; any other
-    exception becomes ❌ with its type, message and line; ``None`` is ❌ "missing `return`?" unless
+    A stub (``...``, or a body whose own line raises ``NotImplementedError``: :func:`is_stub`) counts as not
+    attempted; any other exception, a ``NotImplementedError`` raised inside a library included, becomes ❌
+    with its type, message, the library function that raised it and the learner's line; ``None`` is ❌ "missing `return`?" unless
     ``returns=False``. Every call of learner code in a checker goes through here: an exception anywhere
     else is the checker's own (⚠️).
     """
@@ -311,17 +438,20 @@ def call(fn: Callable, *args, name: str | None = None, returns: bool = True, **k
     label = name or getattr(fn, "__name__", "your function")
     try:
         out = fn(*args, **kwargs)
-    except (NotImplementedError, NotAttempted):
-        raise NotAttempted()
+    except NotAttempted:
+        raise
     except KeyboardInterrupt:
         raise
     except Exception as exc:
-        fail(f"your code raised {type(exc).__name__}: {exc}{_user_frame(exc)}, in {label}",
-             "fix the error, run the cell that defines your answer, then this one")
+        if is_stub(exc):
+            raise NotAttempted() from None
+        _, advice = _library_frame(exc)
+        fail(f"your code raised {raised(exc)}, in {label}",
+             advice or "fix the error, run the cell that defines your answer, then this one")
     if out is None and returns:
         fail(f"{label} returned None — missing `return`?",
              "a function that computes its result must end with `return result`")
-    out = as_torch(out)
+    out = out if raw else as_torch(out)
     _LAST_RETURN[:] = [out]
     return out
 
@@ -363,14 +493,18 @@ FLOAT64_HOW = ("create every tensor in the dtype of the inputs: torch.zeros(...,
 
 
 def fail_if_float32_precision(value, deviation: float, name: str, *, scale: float = 1.0, needed: str = "1e-10",
-                              how: str = FLOAT64_HOW) -> None:
+                              how: str = FLOAT64_HOW, tol: float | None = None) -> None:
     """If ``value`` deviates from the reference by float32-level round-off only, fail saying so (not a maths error).
 
     ``deviation`` is the largest absolute difference and ``scale`` the size of the reference values. A float32
     (or lower) ``value`` is named as such; a float64 one that is right only to float32 precision got a float32
-    constant somewhere, or a rounded constant.
+    constant somewhere, or a rounded constant. A deviation within ``tol`` (when given), or of float64 round-off
+    size, passes: the diagnosis is only for answers outside the tolerance.
     """
-    if not (0.0 < deviation <= FLOAT32_LEVEL * max(1.0, float(scale))):
+    scale = max(1.0, float(scale))
+    if deviation <= FLOAT64_LEVEL * scale or (tol is not None and deviation <= tol):
+        return
+    if not deviation <= FLOAT32_LEVEL * scale:
         return
     dtype = value.dtype if isinstance(value, torch.Tensor) else None
     if dtype in LOW_PRECISION:
@@ -396,7 +530,7 @@ def expect_close(actual: torch.Tensor, expected: torch.Tensor, name: str, *, ato
     if float32_ok and actual.dtype in LOW_PRECISION:
         atol, rtol = max(atol, 1e-5 * max(1.0, scale)), max(rtol, 1e-5)
     if not torch.allclose(a64, e64, atol=atol, rtol=rtol):
-        fail_if_float32_precision(actual, dev, name, scale=scale, needed=f"{atol:.0e}")
+        fail_if_float32_precision(actual, dev, name, scale=scale, needed=f"{atol:.0e}", tol=atol)
         fail(f"`{name}` is off by up to {dev:.3g} from the expected values", hint)
     return dev
 
@@ -413,4 +547,5 @@ def expect_equal(actual, expected, name: str, hint: str | None = None):
 
 __all__ = ["CheckFailed", "NotAttempted", "fail", "strict", "Result", "Exercise", "exercise", "call", "learner",
            "expect_tensor", "expect_close", "expect_equal", "as_torch", "as_number", "describe", "show", "usage",
-           "fail_if_float32_precision", "FLOAT64_HOW", "LOW_PRECISION", "STRICT_ENV"]
+           "fail_if_float32_precision", "FLOAT64_HOW", "LOW_PRECISION", "STRICT_ENV", "is_stub", "exception_text",
+           "raised"]

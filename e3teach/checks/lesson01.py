@@ -80,6 +80,8 @@ def _transformations(seed: int):
 
 def _descriptor_of(descriptor, pos, what):
     d = call(descriptor, pos, name="descriptor")
+    if isinstance(d, (int, float)) and not isinstance(d, bool):
+        d = torch.tensor([float(d)], dtype=torch.float64)          # one summary number is a 1-number descriptor
     if isinstance(d, (list, tuple)):
         try:
             d = torch.as_tensor(d, dtype=torch.float64)
@@ -87,6 +89,8 @@ def _descriptor_of(descriptor, pos, what):
             fail(f"descriptor({what}) returned a {type(d).__name__} that is not a list of numbers",
                  "return a 1D torch tensor of numbers")
     d = expect_tensor(d, f"descriptor({what})")
+    if d.dim() == 0:
+        d = d.reshape(1)
     if d.dim() != 1:
         fail(f"`descriptor({what})` has shape {tuple(d.shape)}; it should be a 1D tensor of numbers",
              "flatten it, e.g. with .reshape(-1), after making it invariant")
@@ -131,6 +135,10 @@ def q2(descriptor):
     if not same:
         fail("the descriptor differs between chiral_shape_1 and chiral_shape_2, which are mirror images: "
              "it cannot be invariant under reflections", "check it under pos @ (-R).T as well")
+    if descs[2].numel() == 1:
+        return ("one number, invariant under rotations, reflections and translations (to 1e-8), that separates the "
+                "7 shapes — enough here, but one summary number cannot tell every pair of clouds apart: the sorted "
+                "distances keep more. As it must, it gives chiral_shape_1 and chiral_shape_2 the same value")
     return ("invariant under rotations, reflections and translations (to 1e-8), separates the 7 shapes — "
             "and, as it must, gives chiral_shape_1 and chiral_shape_2 the same value")
 

@@ -199,6 +199,9 @@ def q5(axis_angle):
              (_unit(torch.randn(3, generator=gen, dtype=F64)), 2.5, "a rotation by 2.5 rad"),
              (_unit(torch.randn(3, generator=gen, dtype=F64)), math.pi, "a half-turn (θ = π)"),
              (torch.tensor([0.0, 1.0, 0.0], dtype=F64), math.pi, "the half-turn about y"),
+             # (tr R - 1) / 2 rounds to -1.0000000000000002 here: acos without a clamp gives NaN
+             (_unit(torch.tensor([0.10563322850560283, 0.6957789928198751, -0.7104457855361263], dtype=F64)), math.pi,
+              "a half-turn whose (tr R − 1)/2 rounds to −1.0000000000000002"),
              (torch.tensor([0.0, 0.0, 1.0], dtype=F64), 0.0, "the identity (θ = 0, any axis)")]
     for n, theta, label in cases:
         with default_dtype(F64):
@@ -211,6 +214,10 @@ def q5(axis_angle):
         if not raw.is_floating_point():
             fail(f"`axis` has integer dtype {raw.dtype}", "build it from floating tensors (the dtype of R)")
         axis = raw.to(F64)
+        if isinstance(out[1], (float, torch.Tensor)) and bool(torch.as_tensor(out[1]).isnan().any()):
+            fail(f"for {label}, your angle is NaN: (tr R − 1)/2 = {(float(R.trace()) - 1) / 2!r} is just below −1 "
+                 "by round-off, and acos of it is NaN",
+                 "clamp the cosine before acos: torch.acos(((R.trace() - 1) / 2).clamp(-1, 1))")
         angle = as_number(out[1], "angle", hint="return the angle as a number or a 0-d tensor, in radians")
         length = float(axis.norm())
         if abs(length - 1) > 1e-6:
@@ -233,5 +240,6 @@ def q5(axis_angle):
                  f"gives θ = {theta:.4g}", "θ = acos((tr R - 1) / 2)")
         fail(f"for {label}, the rotation rebuilt from your axis and angle differs from R by up to "
              f"{float((rebuilt - R).abs().max()):.3g}", "the axis is the vector R leaves unchanged: R @ axis = axis")
-    return ("o3.axis_angle_to_matrix(axis, angle) gives back R (to 1e-6) for generic angles, two half-turns "
-            "(θ = π, where o3.matrix_to_axis_angle's axis is noise) and the identity")
+    return ("o3.axis_angle_to_matrix(axis, angle) gives back R (to 1e-6) for generic angles, three half-turns "
+            "(θ = π, where o3.matrix_to_axis_angle's axis is noise and round-off pushes the cosine below −1) "
+            "and the identity")

@@ -159,6 +159,22 @@ def q2(irreps_of_quantity):
 
 # --- q3 ---------------------------------------------------------------------------------------------
 
+def _call_irreps(fn, *args, name: str):
+    """``call(fn, *args)``; when it fails on an irreps string but runs on ``o3.Irreps`` of it, say so."""
+    try:
+        return call(fn, *args, name=name)
+    except CheckFailed as exc:
+        strings = [a for a in args if isinstance(a, str)]
+        if not strings:
+            raise
+        try:
+            call(fn, *(o3.Irreps(a) if isinstance(a, str) else a for a in args), name=name)
+        except (CheckFailed, NotAttempted):
+            raise exc from None
+        fail(f"{name} fails when the irreps come as a string like {strings[0]!r} ({exc.message}) and runs on "
+             "o3.Irreps: looping over a string gives its characters, not (mul, irrep) pairs",
+             "convert first, irreps = o3.Irreps(irreps): it accepts a string and an Irreps alike")
+
 def _l1_reference(x: torch.Tensor, irreps) -> torch.Tensor:
     irreps = o3.Irreps(irreps)
     parts = [x[..., sl].reshape(*x.shape[:-1], mul, 3) for (mul, ir), sl in zip(irreps, irreps.slices()) if ir.l == 1]
@@ -190,7 +206,7 @@ def q3(l1_blocks):
         want = _l1_reference(x, irreps)
         n = want.shape[1]
         try:
-            out = call(l1_blocks, x.clone(), arg, name="l1_blocks")
+            out = _call_irreps(l1_blocks, x.clone(), arg, name="l1_blocks")
         except CheckFailed as exc:
             if n == 0:
                 fail(f"{exc.message}, for irreps {irreps_str!r} that have no l = 1 at all",
@@ -300,7 +316,7 @@ def q5(count_equivariant_maps):
     for k, (irreps_in, irreps_out) in enumerate(Q5_CASES):
         args = (irreps_in, irreps_out) if k % 2 == 0 else (o3.Irreps(irreps_in), o3.Irreps(irreps_out))
         label = f"count_equivariant_maps({irreps_in!r}, {irreps_out!r})"
-        got = as_number(call(count_equivariant_maps, *args, name="count_equivariant_maps"), label, integer=True,
+        got = as_number(_call_irreps(count_equivariant_maps, *args, name="count_equivariant_maps"), label, integer=True,
                         hint="return one whole number: the dimension of the space of equivariant maps")
         want = _q5_expected(irreps_in, irreps_out)
         if got == want:

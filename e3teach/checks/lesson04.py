@@ -59,6 +59,9 @@ def q1(sh_l1):
         if _close(out, math.sqrt(3.0) * x):
             fail("your values grow with |x|: the spherical harmonics of `normalize=True` depend only on the direction",
                  "divide x by its length first: x / x.norm(dim=1, keepdim=True)")
+        if _close(out, math.sqrt(3.0) * x / x.norm()):
+            fail("you divided by one norm of the whole (7, 3) tensor: each row is a point and needs its own length",
+                 "x.norm(dim=1, keepdim=True) gives one length per row")
         if _close(out, direction):
             fail("right direction, wrong size: Σ_m Y_1m² is 1 for your function, component normalization wants 2l+1 = 3",
                  "multiply by math.sqrt(3)")
@@ -204,6 +207,19 @@ def _gram_error(points: torch.Tensor, weights: torch.Tensor, lmax: int) -> torch
     return torch.stack([deviation[: (l + 1) ** 2, : (l + 1) ** 2].max() for l in range(lmax + 1)])
 
 
+def _not_latitude_circles(points: torch.Tensor, weights: torch.Tensor) -> bool:
+    """Whether two points coincide, or points on one circle of latitude (equal y = cos β, e3nn's polar axis)
+    carry different weights: what o3.angles_to_xyz(beta, alpha), arguments swapped, gives."""
+    if len(torch.unique(torch.round(points * 1e9), dim=0)) < len(points):
+        return True
+    y = torch.round(points[:, 1] * 1e9)
+    for value in torch.unique(y):
+        group = weights[y == value]
+        if len(group) > 1 and float(group.max() - group.min()) > 1e-9 * float(weights.abs().max()):
+            return True
+    return False
+
+
 @exercise("exact integration on the sphere", hints=[
     "Integrate in e3nn's angles: dΩ = dα d(cos β), α in [0, 2π) around y and cos β in [-1, 1]. Use a product rule: "
     "nodes in cos β times nodes in α, with the product of the weights.",
@@ -248,6 +264,11 @@ def q5(sphere_quadrature):
         fail_if_float32_precision(low, err, f"the quadrature of {label}", needed="1e-12",
                                   how="build the nodes in float64: torch.from_numpy(nodes) keeps NumPy's float64, "
                                       "torch.arange(n, dtype=torch.float64), torch.tensor(..., dtype=torch.float64)")
+        if _not_latitude_circles(p64, w64):
+            fail(f"the points of `{label}` are not circles of latitude around y (points coincide at a pole, or one "
+                 "circle carries different weights): are the arguments of o3.angles_to_xyz swapped?",
+                 "o3.angles_to_xyz(alpha, beta): first α, around y (equally spaced), then β, from the y axis "
+                 "(β = arccos of the Gauss–Legendre nodes)")
         first_bad = next(l for l in range(lmax + 1) if errors[l] >= 1e-12)
         if first_bad > 0 and err > 0.1:          # exact at low l, wrong beyond: an exact rule too small
             fail(f"`{label}` integrates the harmonics up to l = {first_bad - 1} exactly but not l = {first_bad} "

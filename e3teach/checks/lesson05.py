@@ -16,7 +16,7 @@ import torch
 from e3nn import o3
 
 from ..env import default_dtype
-from .core import as_number, call, exercise, expect_tensor, fail
+from .core import CheckFailed, as_number, call, exercise, expect_tensor, fail
 
 # --- the tensor products of the exercises (shown in the solution notebook) ---------------------------
 Q1_IRREPS = ("4x0e + 2x1o + 1x2e", "0e + 1o + 2e", "8x0e + 2x0o + 4x1o + 2x1e + 2x2o")
@@ -77,7 +77,8 @@ def _close_or_explain(out: torch.Tensor, ref: torch.Tensor, name: str, ratios: d
 
 
 @exercise("the 2x1o ⊗ 1o → 1e path as cross products", hints=[
-    "The output is w_0 (x_0 × y) + w_1 (x_1 × y), times one constant. x_u is x[:, 3u:3u+3].",
+    "The output is w_0 (x_0 × y) + w_1 (x_1 × y), times one constant. x_u is x[:, 3u:3u+3]; rows are samples, so "
+    "cross along dim=1.",
     "The constant is √α · (CG factor): the Clebsch–Gordan tensor of 1⊗1→1 is ε/√6, and α = (2·1+1)/fan_in "
     "with fan_in = m1·m2 = 2.",
     "√(3/2) · 1/√6 = 1/2: return (w[0] * torch.cross(x0, y, dim=1) + w[1] * torch.cross(x1, y, dim=1)) / 2.",
@@ -90,25 +91,32 @@ def q2(cross_path):
         x = torch.randn(n, 6, generator=gen, dtype=torch.float64)
         y = torch.randn(n, 3, generator=gen, dtype=torch.float64)
         w = torch.randn(2, generator=gen, dtype=torch.float64)
-        out = expect_tensor(call(cross_path, x.clone(), y.clone(), w.clone()), "cross_path(x, y, w)", shape=(n, 3))
-        ref = tp(x, y, w)
-        _close_or_explain(out.to(torch.float64), ref, "cross_path(x, y, w)", {
-            # the right constant is √α · CG = √(3/2) · 1/√6 = 1/2; each factor below is one slip
-            -1.0: "the sign is flipped: compute x_u × y (the first input on the left)",
-            2.0: "no constant at all: both the path normalization √α = √(3/2) and the Clebsch–Gordan factor 1/√6 "
-                 "are missing (together they give 1/2)",
-            math.sqrt(2): "you forgot the fan-in: 1/√2 = √3 · 1/√6 is α = 3 without dividing by fan_in = m1·m2 = 2 "
-                          "(the constant of a FullTensorProduct of single channels)",
-            math.sqrt(6): "you forgot the Clebsch–Gordan factor: the plain cross product times √α = √(3/2); the "
-                          "1⊗1→1 Clebsch–Gordan tensor is ε/√6, not ε",
-            math.sqrt(2 / 3): "you forgot √α = √(3/2), the path normalization: 1/√6 is the bare Clebsch–Gordan "
-                              "contraction",
-            math.sqrt(3 / 2): "you multiplied by α = 3/2 instead of its square root √α",
-            1 / math.sqrt(2): "the wrong fan-in: 4 instead of m1·m2 = 2 (the two channels of x times the one of y)",
-            1 / math.sqrt(3): "α without the 2l_out+1 = 3: you divided by √fan_in only",
-            2 * math.sqrt(3): "the plain cross product times √3: both the fan-in (α = 3/2, not 3) and the "
-                              "Clebsch–Gordan factor 1/√6 are missing",
-        }, otherwise="the constant is √α · (CG factor) = √(3/2) · 1/√6 = 1/2, with α = (2·1+1)/(m1·m2)")
+        try:
+            out = expect_tensor(call(cross_path, x.clone(), y.clone(), w.clone()), "cross_path(x, y, w)", shape=(n, 3))
+            ref = tp(x, y, w)
+            _close_or_explain(out.to(torch.float64), ref, "cross_path(x, y, w)", {
+                # the right constant is √α · CG = √(3/2) · 1/√6 = 1/2; each factor below is one slip
+                -1.0: "the sign is flipped: compute x_u × y (the first input on the left)",
+                2.0: "no constant at all: both the path normalization √α = √(3/2) and the Clebsch–Gordan factor 1/√6 "
+                     "are missing (together they give 1/2)",
+                math.sqrt(2): "you forgot the fan-in: 1/√2 = √3 · 1/√6 is α = 3 without dividing by fan_in = m1·m2 = 2 "
+                              "(the constant of a FullTensorProduct of single channels)",
+                math.sqrt(6): "you forgot the Clebsch–Gordan factor: the plain cross product times √α = √(3/2); the "
+                              "1⊗1→1 Clebsch–Gordan tensor is ε/√6, not ε",
+                math.sqrt(2 / 3): "you forgot √α = √(3/2), the path normalization: 1/√6 is the bare Clebsch–Gordan "
+                                  "contraction",
+                math.sqrt(3 / 2): "you multiplied by α = 3/2 instead of its square root √α",
+                1 / math.sqrt(2): "the wrong fan-in: 4 instead of m1·m2 = 2 (the two channels of x times the one of y)",
+                1 / math.sqrt(3): "α without the 2l_out+1 = 3: you divided by √fan_in only",
+                2 * math.sqrt(3): "the plain cross product times √3: both the fan-in (α = 3/2, not 3) and the "
+                                  "Clebsch–Gordan factor 1/√6 are missing",
+            }, otherwise="the constant is √α · (CG factor) = √(3/2) · 1/√6 = 1/2, with α = (2·1+1)/(m1·m2)")
+        except CheckFailed as exc:
+            if n != 3:
+                raise
+            fail(f"right for a batch of N = 7, wrong for N = 3 ({exc.message.rstrip('.')}): does your code pick an "
+                 "axis by its size?", "torch.cross(a, b) without dim= crosses along the first axis of length 3 — the "
+                 "batch axis when N = 3: write torch.cross(a, b, dim=1)")
     return "matches e3nn's FullyConnectedTensorProduct('2x1o', '1o', '1e') for random x, y, w (two batch sizes)"
 
 

@@ -54,7 +54,7 @@ def q1(decompose):
     references = (trace_part(T), antisymmetric_part(T), symmetric_traceless(T))
     labels = ("trace part", "antisymmetric part", "symmetric traceless part")
     for label, got, want in zip(labels, (iso, A, S), references):   # float32 round-off is not a maths error
-        fail_if_float32_precision(got, _max_dev(got, want), f"the {label} of decompose(T)")
+        fail_if_float32_precision(got, _max_dev(got, want), f"the {label} of decompose(T)", tol=1e-10)
     if _max_dev(iso + A + S, T) > 1e-10:
         fail(f"the three parts do not add up to T (off by up to {_max_dev(iso + A + S, T):.3g})",
              "did you divide the trace by 3, and subtract the trace part from the symmetric part?")

@@ -177,6 +177,13 @@ def _q3_compare(out, want, x, pos, src, dst, tp, mlp, radial, nn_):
         plain = _q3_reference(x, pos, src, dst, tp, mlp, radial, nn_, norm=False)
         ratio = float((out.to(F64) * plain).sum() / (plain * plain).sum())
         if ratio > 0 and torch.allclose(out.to(F64), ratio * plain, atol=1e-9):
+            integral = 1 / math.sqrt(4 * math.pi)                   # 'integral' Y_l = 'component' Y_l / √(4π)
+            divided = math.isclose(ratio * math.sqrt(nn_), integral, rel_tol=1e-6)
+            if divided or math.isclose(ratio, integral, rel_tol=1e-6):
+                fail(f"your output is 1/√(4π) = {integral:.4f} times the reference"
+                     f"{'' if divided else ', and not divided by √num_neighbors'}: these are 'integral'-normalized "
+                     "harmonics, o3.spherical_harmonics' default",
+                     "pass normalization='component' to o3.spherical_harmonics")
             fail(f"for num_neighbors = {nn_:g} your sum is divided by {1 / ratio:.4g}, not by √{nn_:g} = "
                  f"{math.sqrt(nn_):g}", "divide by math.sqrt(num_neighbors), the argument, not a constant")
         expect_close(out, want, f"conv_step(..., num_neighbors={nn_:g})", atol=1e-9,

@@ -10,7 +10,7 @@ from ..env import default_dtype
 from ..equivariance import check_equivariance, locate_equivariance_break
 from ..models import EquivariantPointNet
 from ..roundoff import format_error
-from .core import (LOW_PRECISION, call, exercise, expect_close, expect_equal, expect_tensor, fail,
+from .core import (LOW_PRECISION, call, describe, exercise, expect_close, expect_equal, expect_tensor, fail,
                    fail_if_float32_precision, learner)
 
 ODD_ACTIVATIONS = {"tanh", "sin", "cube", "softsign"}
@@ -50,7 +50,13 @@ def q2(allowed):
     """Check the set of activation names that keep a 0o input a 0o output."""
     if not isinstance(allowed, (set, list, tuple, frozenset)):
         fail(f"answer with a set of names, e.g. {{'tanh', ...}}, got {type(allowed).__name__}")
-    allowed = set(allowed)
+    not_names = [a for a in allowed if not isinstance(a, str)]
+    if not_names:
+        named = [getattr(a, "__name__", None) for a in not_names]
+        shown = ", ".join(f"`{n}`" if n else describe(a) for n, a in zip(named, not_names))
+        fail(f"your answer holds {shown}: the exercise asks for the names of the activations, as strings",
+             "write them in quotes, e.g. {'tanh', ...} — 'cube' means s**3 and 'square' s**2")
+    allowed = {str(a) for a in allowed}
     unknown = allowed - ALL_ACTIVATIONS
     if unknown:
         fail(f"{sorted(unknown)} are not among the candidates {sorted(ALL_ACTIVATIONS)}")

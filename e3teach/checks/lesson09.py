@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import torch
+from e3nn import nn as enn
 from e3nn import o3
 
 from ..data import tetris as T
-from ..equivariance import check_point_model, random_rotation
+from ..equivariance import is_dtype_error, check_point_model, random_rotation
 from ..graph import batch_point_clouds
-from .core import call, exercise, expect_tensor, fail, learner
+from .core import CheckFailed, call, exercise, expect_tensor, fail, learner
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -80,14 +81,21 @@ def q1(batch_graphs):
 # ----------------------------------------------------------------------------- q2
 @exercise("decode 0o + 6x0e outputs into shapes", hints=[
     "Compare each output row with the 8 label vectors (tetris().label) and pick the closest.",
-    "The Euclidean distance from every output to every label: torch.cdist(outputs, labels), shape (B, 8).",
+    "labels = T.tetris(outputs.dtype).label, in the dtype of the outputs (they may be float64); the Euclidean "
+    "distance from every output to every label is torch.cdist(outputs, labels), shape (B, 8).",
     "torch.cdist(outputs, T.tetris(outputs.dtype).label).argmin(dim=1). argmax of the output is NOT the "
     "same: chiral_shape_2's label has its only non-zero entry at -1.",
 ])
 def q2(decode_outputs):
     """Check ``decode_outputs(outputs (B, 7)) -> (B,) shape indices`` against nearest-label decoding."""
     labels = T.tetris(torch.float64).label
-    out = _as_index(call(decode_outputs, labels.clone()), "decode_outputs(labels)", 8, _Q2_INDEX)
+    try:
+        out = _as_index(call(decode_outputs, labels.clone()), "decode_outputs(labels)", 8, _Q2_INDEX)
+    except CheckFailed as exc:
+        if "your code raised" in exc.message and is_dtype_error(exc.message):
+            fail(f"your code fails on float64 outputs ({exc.message}): the label vectors must be in the outputs' "
+                 "dtype", "labels = T.tetris(outputs.dtype).label")
+        raise
     if out.tolist() != list(range(8)):
         wrong = [T.SHAPE_NAMES[i] for i in range(8) if int(out[i]) != i]
         fail(f"the 8 label vectors themselves decode to {out.tolist()}, expected [0, 1, ..., 7] (wrong for: {', '.join(wrong)})",
@@ -180,6 +188,40 @@ def q4(irreps):
 _Q5_COPIES = 128                      # per piece: 8 x 128 = 1024 test pieces, half of them reflected
 
 
+def _gate_fed_wrong(model, pos: torch.Tensor) -> str | None:
+    """Run ``model(pos)`` once and look at what feeds each ``nn.Gate``: the message when the module that ran just
+    before a gate outputs irreps other than the gate's ``irreps_in`` (lesson 08's pitfall), else None."""
+    names = {m: name for name, m in model.named_modules()}
+    inside_gates = {m for g in names if isinstance(g, enn.Gate) for m in g.modules() if m is not g}
+    events, handles = [], []
+    for module in names:
+        if isinstance(module, enn.Gate):
+            handles.append(module.register_forward_pre_hook(lambda m, args: events.append(("gate", m))))
+        elif hasattr(module, "irreps_out") and module not in inside_gates:
+            handles.append(module.register_forward_hook(lambda m, args, out: events.append(("done", m))))
+    try:
+        with torch.no_grad():
+            model(pos)
+    except Exception:  # noqa: BLE001 - a model that fails here is judged by the checks, not by this diagnosis
+        return None
+    finally:
+        for handle in handles:
+            handle.remove()
+    for k, (kind, gate) in enumerate(events):
+        before = next((m for what, m in reversed(events[:k]) if what == "done"), None)
+        if kind != "gate" or before is None:
+            continue
+        try:
+            fed = o3.Irreps(before.irreps_out)
+        except Exception:  # noqa: BLE001 - not e3nn irreps: nothing to compare
+            continue
+        if fed != gate.irreps_in:
+            return (f"`{names[before] or 'model'}` outputs '{fed}', but the gate after it, `{names[gate]}`, takes "
+                    f"irreps_in = '{gate.irreps_in}' (its scalars, then its gate scalars, then the gated irreps): "
+                    "the gate reads each number as the wrong irrep")
+    return None
+
+
 def _q5_outputs(model, clouds, what: str) -> torch.Tensor:
     """``model(pos, batch=batch)`` on a (B, 4, 3) tensor of pieces, checked to be (B, 7)."""
     batch = batch_point_clouds(clouds)
@@ -226,6 +268,9 @@ def q5(build_and_train):
             fail("your first output does not change sign under inversion: it is an even scalar, not the 0o the "
                  "label needs (rotations and translations pass)",
                  "the last convolution must output '0o + 6x0e', with a pseudoscalar path (1e or 2o among its inputs)")
+        wrong_gate = _gate_fed_wrong(model, pieces.pos[1])
+        if wrong_gate:
+            fail(wrong_gate, "build each convolution with irreps_out=gate.irreps_in (print(gate.irreps_in) to see it)")
         fail(f"your model is not E(3)-equivariant: {report.verdict()}",
              "use only e3nn pieces (PointConvolution, nn.Gate with odd activations on 0o), the edge vectors and "
              "pos.new_ones(...) as node input — never the raw coordinates")

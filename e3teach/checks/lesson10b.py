@@ -8,7 +8,10 @@ from .core import as_number, as_torch, call, exercise, fail
 from .lesson10a import _as_int
 
 _Q1_CASES = [("Oh", "2e"), ("Td", "2e"), ("D4h", "2e"), ("Ih", "2e"), ("Ih", "3o"), ("Oh", "3o"), ("D3d", "1o"),
-             ("C2v", "2e")]
+             ("C2v", "2e"), ("C4", "1o"), ("S4", "2e")]
+#: Groups with irreps of complex type: their E level is a pair of complex-conjugate irreps, degenerate only
+#: when the averaged operator is symmetric (a real A that is not symmetric splits it).
+_Q1_COMPLEX = {"C4", "S4"}
 
 
 def _sizes(value, name: str) -> list[int]:
@@ -44,6 +47,10 @@ def q1(level_sizes):
         if sum(got) != dim:
             fail(f"{what} = {got}: the sizes add up to {sum(got)}, the representation has dimension {dim}",
                  "every eigenvalue of H belongs to one level: the multiplicities add up to the size of D(g)")
+        if len(got) > len(expected) and name in _Q1_COMPLEX:
+            fail(f"{what} = {got}, expected {expected}: right for every group before it, whose irreps are all of "
+                 f"real type; {name}'s E level is a pair of complex-conjugate irreps, degenerate only when H is "
+                 "symmetric", "make A symmetric before averaging: A = B + B.T")
         if len(got) > len(expected):
             hint = ("you found fewer degeneracies than the group forces: average D(g) A D(g)ᵀ over all the elements "
                     "(a single D A Dᵀ has no degenerate eigenvalues), and group eigenvalues that agree to ~1e-8, "

@@ -14,7 +14,8 @@ from e3nn import io, o3
 
 from ..env import default_dtype
 from ..point_groups import invariant_projector, point_group
-from .core import as_number, call, exercise, expect_close, expect_tensor, fail, fail_if_float32_precision, show
+from .core import (as_number, call, describe, exercise, expect_close, expect_tensor, fail, fail_if_float32_precision,
+                   show)
 
 __all__ = ["q1", "q2", "q3", "q4", "symmetrize_target", "reference_floor", "triangle", "Q3_IRREPS"]
 
@@ -142,6 +143,10 @@ def q3(must_vanish):
     if isinstance(must_vanish, str) or not hasattr(must_vanish, "__iter__"):
         fail(f"expected a set of irreps such as {{'0o', '1o'}}, got {type(must_vanish).__name__}",
              "write must_vanish = {'...', '...'}")
+    if isinstance(must_vanish, dict):
+        fail(f"your answer is a dict with {len(must_vanish)} keys ({describe(must_vanish)}): read as a set it is "
+             "only its keys; the exercise asks for the set of irreps that must vanish",
+             "keep the irreps whose rank is 0: {ir for ir, rank in ranks.items() if rank == 0}")
     got = set()
     for item in must_vanish:
         try:

@@ -28,6 +28,9 @@ def _q1_cases():
         cell = np.eye(3) * 3.0 + rng.normal(scale=0.7, size=(3, 3))
         atoms = Atoms("H4", scaled_positions=rng.uniform(0, 1, size=(4, 3)), cell=cell, pbc=True)
         yield f"random skewed cell #{k + 1} with 4 atoms", atoms, [2.0, 3.0, 4.5][k]
+    # images exactly r_max away (3.0 = the cube's edge, exact in floating point): the task says d < r_max
+    yield ("one atom in a 3 Å cube with r_max = 3 (its 6 nearest images are exactly r_max away)",
+           Atoms("Cu", positions=[[0.0, 0.0, 0.0]], cell=np.eye(3) * 3.0, pbc=True), 3.0)
     from ase.build import bulk
     yield "NaCl primitive cell (fcc, 60° angles)", bulk("NaCl", "rocksalt", a=5.64), 4.1
     # lengths 3, 2.94, 3 but a height of only 0.5 along b: shifts counted from the lengths miss neighbours
@@ -78,10 +81,14 @@ def q1(periodic_neighbours):
                  "try more shifts: the range must cover r_max divided by the cell's HEIGHTS (not its lengths: a skewed "
                  "cell is much thinner than its vectors are long)")
         extra = sorted(set(got) - set(expected))[:3]
+        if extra and all(abs(float((pos[b] - pos[a] + torch.tensor(n, dtype=F64) @ cell).norm()) - r_max) < 1e-9
+                         for a, b, n in extra):
+            fail(f"for {label}: your list keeps pairs exactly r_max = {r_max} apart, e.g. {extra}",
+                 "a neighbour is strictly closer than r_max: |d| < r_max, not <=")
         fail(f"for {label}: {len(got)} edges instead of {len(expected)}; unexpected or repeated: {extra or 'duplicates'}",
              "keep an edge when |pos[dst] - pos[src] + shift @ cell| < r_max (strictly), once per (src, dst, shift)")
-    return ("same edges and shifts as ase's neighbor_list on 6 cells (skewed ones, one with a height far below its "
-            "lengths, self-images included)")
+    return ("same edges and shifts as ase's neighbor_list on 7 cells (skewed ones, one with a height far below its "
+            "lengths, self-images included, pairs exactly at r_max left out)")
 
 
 # ----------------------------------------------------------------------------- q2

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 
 import torch
+from e3nn import o3
 
 from ..env import default_dtype
 from ..equivariance import random_rotation
 from ..graph import batch_point_clouds
 from .. import molecules
-from .core import call, exercise, expect_tensor, fail
+from .core import CheckFailed, call, exercise, expect_tensor, fail
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -195,7 +196,15 @@ def _q4_batch():
     "Not '1e' (a pseudovector does not flip under inversion) and not '3x0e' (scalars cannot rotate).",
 ])
 def q4(make_dipole_model):
-    """Check ``make_dipole_model()`` returns a module ``model(pos, features, batch) -> (B, 3)`` that is O(3)-equivariant as 1o."""
+    """Check ``make_dipole_model()`` returns a module ``model(pos, features, batch) -> (B, 3)`` that is O(3)-equivariant as 1o,
+    gives each molecule of a batch what it gives alone, and ignores translations."""
+    if isinstance(make_dipole_model, type):
+        fail(f"you passed the class `{make_dipole_model.__name__}` itself: the checker calls your function with no "
+             "arguments, and a class needs its irreps", "pass the function that builds a configured model: "
+             "check.q4(make_dipole_model)")
+    if isinstance(make_dipole_model, torch.nn.Module):
+        fail("you passed a model; the exercise asks for the function that builds one (the checker builds it itself, "
+             "in float64)", "check.q4(make_dipole_model), without the ()")
     with default_dtype(F64):
         torch.manual_seed(0)
         model = call(make_dipole_model)
@@ -203,26 +212,66 @@ def q4(make_dipole_model):
     if not callable(model):
         fail(f"make_dipole_model() returned a {type(model).__name__}, not a model", "return the module itself")
     pos, features, batch = _q4_batch()
-    out = expect_tensor(_returned(call(model, pos.clone(), features.clone(), batch.clone(), name="model"), "model(...)"),
-                        "model(pos, features, batch)", shape=(2, 3))
+    dtype = _model_dtype(model)               # a float32 model is fine: give it float32 inputs, judge at 1e-4
+    pos, features = pos.to(dtype), features.to(dtype)
+
+    def run(p, f=features, b=batch):
+        try:
+            return call(model, p.clone(), f.clone(), b.clone(), name="model")
+        except CheckFailed as exc:
+            mismatch = _q4_input_mismatch(model, f)
+            if mismatch:
+                fail(mismatch, "EquivariantPointNet('1o', irreps_node_in='7x0e', ...)")
+            raise
+
+    out = expect_tensor(_returned(run(pos), "model(...)"), "model(pos, features, batch)", shape=(2, 3))
     scale = float(out.abs().max())
     if scale < 1e-8:
         fail("the model's output is zero for every molecule", "an output convolution to '1o' gives a non-zero vector")
     tol = 1e-8 * max(1.0, scale) if out.dtype == F64 else 1e-4 * max(1.0, scale)
+    for k in range(2):                        # each molecule alone: the batch must not let them interact
+        atoms = batch == k
+        alone = expect_tensor(run(pos[atoms], features[atoms], torch.zeros(int(atoms.sum()), dtype=torch.long)),
+                              f"model on molecule {k} alone", shape=(1, 3))
+        if _dev(alone[0], out[k]) > tol:
+            fail(f"molecule {k} gives {_vec(alone[0])} alone but {_vec(out[k])} in the batch: atoms of different "
+                 "molecules (the two overlap in space) interact through the graph",
+                 "build the graph with the batch vector, radius_graph(pos, r_max, batch), so that edges stay inside "
+                 "each molecule (EquivariantPointNet does, when you pass batch)")
     R = random_rotation(_gen(145))
-    rot = call(model, pos @ R.T, features.clone(), batch.clone(), name="model")
+    rot = run(pos @ R.T.to(dtype))
     if _dev(rot, out @ R.T.to(out.dtype)) > tol:
         if _dev(rot, out) < tol:
             fail("the output does not change when the molecules rotate: these are scalars (0e), not a vector",
                  "a rotation-invariant function read as a vector can only be right if the vector is zero")
         fail("rotating the molecules does not rotate the output as a vector", "use irreps_out='1o'")
-    inv = call(model, -pos, features.clone(), batch.clone(), name="model")
+    inv = run(-pos)
     if _dev(inv, -out) > tol:
         if _dev(inv, out) < tol:
             fail("the output rotates but does not flip under inversion: it is a pseudovector (1e); a dipole is polar (1o)",
                  "use irreps_out='1o'")
         fail("the output does not flip sign under inversion (p → −p)", "use irreps_out='1o'")
-    shifted = call(model, pos + torch.tensor([2.0, -1.0, 0.5], dtype=pos.dtype), features.clone(), batch.clone(), name="model")
+    shifted = run(pos + torch.tensor([2.0, -1.0, 0.5], dtype=pos.dtype))
     if _dev(shifted, out) > tol:
         fail("the output changes when the molecules are translated", "build the graph from differences of positions")
+    # the success line is stored in solutions/13 (NBVAL_CHECK_OUTPUT): keep it word for word
     return "outputs one vector per molecule that rotates with the molecules, flips under inversion (1o) and ignores translations"
+
+
+def _vec(v: torch.Tensor) -> str:
+    return "(" + ", ".join(f"{float(x):.4g}" for x in v) + ")"
+
+
+def _model_dtype(model) -> torch.dtype:
+    """The dtype of a module's floating-point parameters (float64 for anything else)."""
+    params = [p for p in getattr(model, "parameters", lambda: [])() if p.is_floating_point()]
+    return params[0].dtype if params else F64
+
+
+def _q4_input_mismatch(model, features: torch.Tensor) -> str | None:
+    """"your model expects node features '0e' …" when its input irreps do not fit the 7 one-hot columns."""
+    irreps_in = getattr(model, "irreps_node_in", None)
+    if irreps_in is not None and o3.Irreps(irreps_in).dim != features.shape[1]:
+        return (f"your model expects node features '{irreps_in}' ({o3.Irreps(irreps_in).dim} number(s) per atom), "
+                f"but the one-hot elements are {features.shape[1]} scalars per atom: irreps_node_in='7x0e'")
+    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .core import call, exercise, expect_close, expect_tensor, fail
+from .core import LOW_PRECISION, call, describe, exercise, expect_close, expect_tensor, fail, show
 
 __all__ = ["q1", "q2", "q3", "q4", "q5", "lennard_jones_energy", "lennard_jones_forces"]
 
@@ -61,20 +61,51 @@ def _springs_forces(pos: torch.Tensor) -> torch.Tensor:
     return -(grad + 0.1 * pos)
 
 
+class _Recorder:
+    """An energy function that records how the learner calls it: the dtypes of the positions it receives and
+    how far each call moves them from ``pos`` (0 for an unshifted call)."""
+
+    def __init__(self, energy_fn, pos: torch.Tensor):
+        self.energy_fn, self.pos, self.dtypes, self.steps = energy_fn, pos.clone(), set(), []
+
+    def __call__(self, p):
+        if isinstance(p, torch.Tensor) and p.shape == self.pos.shape:
+            self.dtypes.add(p.dtype)
+            self.steps.append(float((p.detach().to(torch.float64) - self.pos).abs().max()))
+        return self.energy_fn(p)
+
+    def low_precision(self) -> torch.dtype | None:
+        return next((d for d in self.dtypes if d in LOW_PRECISION), None)
+
+
+_KEEP_FLOAT64 = "keep the positions in their dtype, float64: pos.clone(), pos.detach() — no .float(), no dtype=torch.float32"
+
+
 # ----------------------------------------------------------------------------- q1
 @exercise("a smooth cutoff function", hints=[
     "u must be 1 at r = 0, 0 for every r ≥ r_max, and its slope must also vanish at r_max (no kink).",
-    "The cosine cutoff 0.5·(cos(π r / r_max) + 1) has u(r_max) = 0 and u'(r_max) = 0 — but cos rises again "
-    "after r_max: multiply by (r < r_max).",
+    "Lesson 07's polynomial cutoff u(x), x = r / r_max, or the cosine cutoff 0.5·(cos(π r / r_max) + 1): both have "
+    "u(r_max) = 0 and u'(r_max) = 0 — but they do not stay 0 after r_max: multiply by (r < r_max).",
     "return 0.5 * (torch.cos(torch.pi * r / r_max) + 1) * (r < r_max)",
 ])
 def q1(smooth_cutoff):
-    """Check ``smooth_cutoff(r, r_max)`` on a grid, at ``r_max`` and beyond, for two values of ``r_max``."""
+    """Check ``smooth_cutoff(r, r_max)`` on a grid, at ``r_max``, just past it and beyond, for two values of ``r_max``."""
     for r_max in (3.6, 1.5):
         r = torch.linspace(0.0, 1.5 * r_max, 301, dtype=torch.float64)
-        u = expect_tensor(call(smooth_cutoff, r.clone(), r_max), f"smooth_cutoff(r, r_max={r_max})", shape=(301,))
-        u = u.to(torch.float64)
-        tol = 1e-5 if u.dtype in (torch.float32,) else 1e-9
+        # just past r_max, where exp(1 - 1/(1 - x²)) overflows (inf · 0 = NaN); a grid steps over that window
+        edge = r_max * torch.tensor([1.0, 1 + 1e-9, 1 + 1e-6, 1 + 1e-4, 1 + 3e-4, 1 + 1e-3], dtype=torch.float64)
+        r = torch.cat([r, edge])
+        raw = expect_tensor(call(smooth_cutoff, r.clone(), r_max), f"smooth_cutoff(r, r_max={r_max})",
+                            shape=tuple(r.shape), finite=False)
+        tol = 1e-5 if raw.dtype in LOW_PRECISION else 1e-9          # read the dtype before converting
+        u = raw.detach().to(torch.float64)
+        if not bool(torch.isfinite(u).all()):
+            bad = float(r[~torch.isfinite(u)][0])
+            past = " (just past r_max)" if r_max < bad < 1.01 * r_max else ""
+            fail(f"with r_max = {r_max}, u is {'NaN' if bool(torch.isnan(u).any()) else 'inf'} at r = {bad!r}{past}: "
+                 "an exp or a division overflows there, and inf · 0 is NaN",
+                 "zero the far side with torch.where(r < r_max, u, torch.zeros_like(u)) instead of multiplying by "
+                 "(r < r_max), or clamp x = r / r_max below 1 before the formula")
         if abs(float(u[0]) - 1.0) > 1e-4:
             fail(f"u(0) = {float(u[0]):.4g} with r_max = {r_max}; a cutoff should leave short distances untouched: u(0) = 1",
                  "at r = 0 your function must return 1")
@@ -82,6 +113,7 @@ def q1(smooth_cutoff):
         if float(beyond.abs().max()) > tol:
             fail(f"with r_max = {r_max}, u is not zero beyond r_max (up to {float(beyond.abs().max()):.3g}): a neighbour "
                  "outside the cutoff would still count", "multiply by (r < r_max)")
+        u, r = u[:301], r[:301]
         inside = u[r < r_max]
         if bool((inside.diff() > 1e-6).any()):
             fail(f"with r_max = {r_max}, u increases somewhere between 0 and r_max", "u should fall from 1 to 0 without going back up")
@@ -114,12 +146,22 @@ def q2(forces_from_energy):
                                    (_springs_energy, _springs_forces, "a chain of springs")]:
         pos = _cluster(141) if energy_fn is lennard_jones_energy else _cluster(142) * 0.6
         expected = exact(pos)
-        out = expect_tensor(call(forces_from_energy, energy_fn, pos.clone()), "forces_from_energy(energy_fn, pos)",
+        recorder = _Recorder(energy_fn, pos)
+        out = expect_tensor(call(forces_from_energy, recorder, pos.clone()), "forces_from_energy(energy_fn, pos)",
                             shape=tuple(pos.shape))
         out = out.detach()
         if torch.allclose(out.to(torch.float64), -expected, rtol=1e-6, atol=1e-9):
             fail(f"on {what} your forces are the gradient of the energy, with the wrong sign",
                  "F = -∂E/∂pos: atoms are pushed downhill")
+        error = float((out.to(torch.float64) - expected).abs().max()) / float(expected.abs().max())
+        wrong = not torch.allclose(out.to(torch.float64), expected, rtol=1e-7, atol=1e-9)
+        if wrong and recorder.low_precision():
+            fail(f"on {what} your forces are off by {error:.1e} (relative): energy_fn received "
+                 f"{str(recorder.low_precision()).removeprefix('torch.')} positions", _KEEP_FLOAT64)
+        if wrong and len(recorder.steps) > 2:
+            fail(f"on {what} your forces are off by {error:.1e} (relative), and your function evaluated the energy "
+                 f"{len(recorder.steps)} times: finite differences, whose error is of order h², not autograd",
+                 "one energy evaluation and torch.autograd.grad(energy, pos) give the exact gradient")
         expect_close(out, expected, f"forces on {what}", rtol=1e-7, atol=1e-9,
                      hint="differentiate the energy with respect to the positions you pass to energy_fn")
     return "−∂E/∂pos matches the analytic forces of a Lennard-Jones cluster and of a chain of springs"
@@ -138,7 +180,8 @@ def q3(finite_difference_forces):
     expected = lennard_jones_forces(pos)
     scale = float(expected.abs().max())
     frozen = pos.clone()
-    out = expect_tensor(call(finite_difference_forces, lennard_jones_energy, pos, 1e-3),
+    recorder = _Recorder(lennard_jones_energy, pos)
+    out = expect_tensor(call(finite_difference_forces, recorder, pos, 1e-3),
                         "finite_difference_forces(energy_fn, pos, h=1e-3)", shape=tuple(pos.shape))
     if not torch.equal(pos, frozen):
         fail("your function changed the positions it was given", "work on copies: plus = pos.clone()")
@@ -147,9 +190,18 @@ def q3(finite_difference_forces):
         fail("your finite differences give +∂E/∂pos: the forces have the wrong sign", "F = -∂E/∂pos")
     error = float((out - expected).abs().max()) / scale
     if error > 1e-5:
-        if error < 1e-1:
-            fail(f"with h = 1e-3 your forces are off by {error:.1e} (relative): central differences are accurate to "
-                 "about h² ≈ 1e-6 here; one-sided differences only to h", "use (E(+h) - E(-h)) / (2h)")
+        moved = sorted({round(step, 12) for step in recorder.steps if step > 0})
+        if recorder.low_precision():
+            low = str(recorder.low_precision()).removeprefix("torch.")
+            fail(f"with h = 1e-3 your forces are off by {error:.1e} (relative): energy_fn received {low} positions, "
+                 f"and the round-off of a {low} energy (~1e-7 of it) divided by 2h swamps the difference", _KEEP_FLOAT64)
+        if moved and all(abs(step - 1e-3) > 1e-9 for step in moved):
+            fail(f"your function moves the coordinates by {', '.join(f'{m:g}' for m in moved[:3])}, not by the h = 1e-3 "
+                 "it was given", "use the argument h: plus[i, a] += h")
+        if error < 1e-1 and 0 in {round(step, 12) for step in recorder.steps}:
+            fail(f"with h = 1e-3 your forces are off by {error:.1e} (relative): you evaluate the energy at the "
+                 "unmoved positions too — one-sided differences, accurate only to h; central ones reach h² ≈ 1e-6",
+                 "use (E(+h) - E(-h)) / (2h)")
         fail(f"your forces are off by {error:.2g} (relative) from the exact ones", "F[i, a] = -(E(+h) - E(-h)) / (2h)")
     small = expect_tensor(call(finite_difference_forces, _springs_energy, _cluster(144) * 0.6, 1e-4),
                           "finite_difference_forces on springs", shape=tuple(pos.shape)).detach().to(torch.float64)
@@ -204,25 +256,52 @@ def q5(calculator_class):
     if not {"energy", "forces"} <= set(props):
         fail(f"implemented_properties is {props}; ase only asks a calculator for what it lists",
              'implemented_properties = ["energy", "forces"]')
-    calc = call(calculator_class, lennard_jones_energy, name="TorchCalculator(energy_fn)")
+    calc = call(calculator_class, lennard_jones_energy, name="TorchCalculator(energy_fn)", raw=True)
     pos = _cluster(145)
     atoms = Atoms("Ar6", positions=pos.numpy())
     atoms.calc = calc
-    energy = call(atoms.get_potential_energy, name="atoms.get_potential_energy()")
-    forces = call(atoms.get_forces, name="atoms.get_forces()")
-    energy = float(energy.detach() if isinstance(energy, torch.Tensor) else energy)
-    if abs(energy - float(lennard_jones_energy(pos))) > 1e-8:
-        fail(f"get_potential_energy() is {energy:.6g}, expected {float(lennard_jones_energy(pos)):.6g}",
-             "self.results['energy'] = float(self.energy_fn(pos)) with pos from self.atoms.positions")
-    expect_close(torch.as_tensor(np.asarray(forces.detach() if isinstance(forces, torch.Tensor) else forces)),
-                 lennard_jones_forces(pos), "get_forces()", rtol=1e-6, atol=1e-8,
+    energy = _ase_energy(atoms, "get_potential_energy()")
+    forces = call(atoms.get_forces, name="atoms.get_forces()", raw=True)
+    if isinstance(forces, torch.Tensor):
+        fail(f"get_forces() returns a torch tensor ({describe(forces)}): ase and its MD integrators expect a NumPy "
+             "array", "self.results['forces'] = forces.detach().numpy()")
+    if not isinstance(forces, np.ndarray) or forces.shape != (6, 3):
+        fail(f"get_forces() returns {describe(forces)}, expected a NumPy array of shape (6, 3), one row per atom",
+             "self.results['forces'] = forces.detach().numpy(), with forces of shape (N, 3)")
+    want = float(lennard_jones_energy(pos))
+    if abs(energy - want) > 1e-8:
+        got_s, want_s = show(energy, want)
+        low = " — are the positions float32 in your calculate()?" if abs(energy - want) <= 1e-4 * max(1.0, abs(want)) else ""
+        fail(f"get_potential_energy() is {got_s}, expected {want_s}{low}",
+             "pos = torch.tensor(self.atoms.positions, dtype=torch.float64, requires_grad=True); "
+             "self.results['energy'] = float(self.energy_fn(pos))")
+    if forces.dtype != np.float64:
+        fail(f"get_forces() is a NumPy array of dtype {forces.dtype}: right only to float32 precision; ase works in "
+             "float64", "compute in float64: torch.tensor(self.atoms.positions, dtype=torch.float64, requires_grad=True)")
+    expect_close(torch.from_numpy(forces.copy()), lennard_jones_forces(pos), "get_forces()", rtol=1e-6, atol=1e-8,
                  hint="forces = -∂E/∂positions, as a (N, 3) array in self.results['forces']")
     moved = pos.clone()
     moved[0] += torch.tensor([0.3, -0.2, 0.1], dtype=torch.float64)
     atoms.positions = moved.numpy()
-    energy2 = call(atoms.get_potential_energy, name="get_potential_energy() after moving an atom")
-    energy2 = float(energy2.detach() if isinstance(energy2, torch.Tensor) else energy2)
+    energy2 = _ase_energy(atoms, "get_potential_energy() after moving an atom")
     if abs(energy2 - float(lennard_jones_energy(moved))) > 1e-8:
         fail("after moving an atom the energy did not follow: your calculate() uses stale positions",
              "read the positions from self.atoms inside calculate(), after super().calculate(...)")
+    # the success line is stored in solutions/14 (NBVAL_CHECK_OUTPUT): keep it word for word
     return "energy and forces of a Lennard-Jones cluster through ase, recomputed when an atom moves"
+
+
+def _ase_energy(atoms, what: str) -> float:
+    """``atoms.get_potential_energy()`` as ase's MD needs it: a Python (or NumPy) float, never a tensor."""
+    energy = call(atoms.get_potential_energy, name=f"atoms.{what}", raw=True)
+    if isinstance(energy, torch.Tensor):
+        grad = " that still requires grad" if energy.requires_grad else ""
+        kind = str(energy.dtype).removeprefix("torch.")
+        fail(f"{what} returns a {kind} torch tensor{grad}, not a number: ase expects a Python float in eV, "
+             "and its MD integrators fail on a tensor", "self.results['energy'] = float(energy)")
+    if isinstance(energy, np.ndarray) and energy.size == 1:
+        energy = energy.item()
+    if isinstance(energy, bool) or not isinstance(energy, (float, int, np.floating, np.integer)):
+        fail(f"{what} returns {describe(energy)}: ase expects one float, the energy in eV",
+             "self.results['energy'] = float(energy)")
+    return float(energy)

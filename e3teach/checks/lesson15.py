@@ -10,7 +10,7 @@ from e3nn import o3
 from .. import expressivity as ex
 from .. import point_groups as pg
 from ..graph import radius_graph
-from .core import NotAttempted, as_number, call, exercise, expect_tensor, fail
+from .core import CheckFailed, NotAttempted, as_number, call, exercise, expect_tensor, fail
 
 _F64 = torch.float64
 
@@ -85,6 +85,7 @@ def _q2_cases():
     yield "a 5-fold star turned by π/5", ex.n_fold_star(5, radius=2.0), _TURN(5), 12, 5
     yield "a 4-fold star turned by 2π/4 (a symmetry)", ex.n_fold_star(4), pg.rotation((0, 0, 1), math.pi / 2), 12, None
     yield "a 7-fold star turned by π/7, with lmax=5", ex.n_fold_star(7), _TURN(7), 5, None
+    yield "a 5-fold star turned by π/5, with lmax=5 (the answer is lmax itself)", ex.n_fold_star(5), _TURN(5), 5, 5
     yield "a 4-fold star tilted by 0.3 rad", ex.n_fold_star(4), pg.rotation((0.6, 0.8, 0), 0.3), 12, 2
     yield "8 random points, a random rotation", _cloud(8, 2), pg.rotation((0.3, -0.5, 0.8), 1.1), 12, 1
 
@@ -96,22 +97,43 @@ def _q2_cases():
     "after the loop: return None",
 ])
 def q2(first_l_that_sees):
-    """Check first_l_that_sees(points, R, lmax) on stars turned and tilted, a symmetry, and a random cloud."""
-    for what, pts, R, lmax, expected in _q2_cases():
+    """Check first_l_that_sees(points, R, lmax) on stars turned and tilted, a symmetry, a case whose answer is lmax,
+    and a random cloud."""
+    cases = list(_q2_cases())
+    answers = []
+    for what, pts, R, lmax, expected in cases:
         name = f"first_l_that_sees(...) for {what}"
-        got = _as_l_or_none(call(first_l_that_sees, pts.clone(), R.clone(), lmax, name=name, returns=False), name)
-        if got != expected:
-            if expected is None and got is not None:
-                hint = ("the rotated cloud is the same set of points, so every signal agrees up to round-off (~1e-15): "
-                        "compare with a tolerance, and return None when no l up to lmax differs")
-            elif got is not None and expected is not None and got < expected:
-                hint = "compare with a tolerance (1e-8): differences of 1e-15 are round-off, not a difference"
-            elif got is None:
-                hint = "the signals do differ at some l ≤ lmax: check that you rotate the points (points @ R.T)"
-            else:
-                hint = "return the first l at which the two signals differ, starting from l = 0"
-            fail(f"`{name}` = {got}, expected {expected}", hint)
-    return ("turned stars give l = n (3, 5, 6), symmetries and lmax < n give None, a tilt l = 2, "
+        try:
+            got = call(first_l_that_sees, pts.clone(), R.clone(), lmax, name=name, returns=False)
+        except CheckFailed as exc:
+            if "cannot be multiplied" in exc.message and len(pts) != 3:
+                fail(f"{exc.message}: for the {len(pts)} points of {what}, R @ points does not fit (and for 3 "
+                     "points it mixes the points instead of turning them)",
+                     "rows are points: the rotated cloud is points @ R.T")
+            raise
+        answers.append(_as_l_or_none(got, name))
+    if all(got is None for got in answers):
+        fail(f"first_l_that_sees returned None for all {len(cases)} cases, also where the signals differ at l = 1",
+             "is a `return l` missing inside the loop (a function without `return` returns None), or do you compare "
+             "the cloud with itself? Rotate it: points @ R.T, then compare")
+    for (what, pts, R, lmax, expected), got in zip(cases, answers):
+        if got == expected:
+            continue
+        name = f"first_l_that_sees(...) for {what}"
+        if expected == lmax and got is None:
+            fail(f"`{name}` = None, expected {lmax}: your loop stops before l = lmax",
+                 "include lmax itself: range(lmax + 1)")
+        if expected is None and got is not None:
+            hint = ("the rotated cloud is the same set of points, so every signal agrees up to round-off (~1e-15): "
+                    "compare with a tolerance, and return None when no l up to lmax differs")
+        elif got is not None and expected is not None and got < expected:
+            hint = "compare with a tolerance (1e-8): differences of 1e-15 are round-off, not a difference"
+        elif got is None:
+            hint = "the signals do differ at some l ≤ lmax: compare sh_signal(points, l) with sh_signal(points @ R.T, l)"
+        else:
+            hint = "return the first l at which the two signals differ, starting from l = 0"
+        fail(f"`{name}` = {got}, expected {expected}", hint)
+    return ("turned stars give l = n (3, 5, 6, also when n = lmax), symmetries and lmax < n give None, a tilt l = 2, "
             "a random cloud l = 1")
 
 

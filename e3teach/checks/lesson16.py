@@ -32,8 +32,12 @@ class _ScriptedWork:
         time.sleep(seconds)
 
 
-#: Warm-up call, then five repeats: median 0.05 s, mean 0.09 s, minimum 0.01 s, maximum 0.3 s.
-Q1_DURATIONS = (0.02, 0.01, 0.30, 0.05, 0.052, 0.048)
+#: A slow warm-up call, then five repeats whose median (0.06 s) is far from every other summary: the minimum
+#: (0.01), the mean (0.128), the mean without the extremes (0.077) and the median with the warm-up included (0.105).
+Q1_DURATIONS = (0.20, 0.01, 0.40, 0.06, 0.15, 0.02)
+_Q1_MEDIAN = 0.06
+_Q1_LOOK_ALIKES = {"the minimum": 0.01, "the mean": 0.128, "a mean without the fastest and slowest call": 0.0767,
+                   "the median with the warm-up call timed too": 0.105, "the warm-up call's time": 0.20}
 
 
 @exercise("a timing helper: warm-up, then the median of repeats", hints=[
@@ -53,16 +57,17 @@ def q1(median_time):
     value = call(median_time, work, repeats=5, warmup=1, name="median_time")
     seconds = as_number(value, "median_time(fn, repeats=5, warmup=1)", hint="return the median in seconds, a float")
     if seconds > 1.0:
-        fail(f"the answer is {seconds:.3g}: for calls of about 0.05 s this is not in seconds",
+        fail(f"the answer is {seconds:.3g}: for calls of about 0.06 s this is not in seconds",
              "time.perf_counter() counts seconds; do not convert to milliseconds")
-    if seconds < 0.045:
-        fail(f"for five calls of 0.01, 0.30, 0.05, 0.052 and 0.048 s you return {seconds:.3f} s: that is the "
-             "minimum (or the warm-up call), not the median", "sort the five times and take the middle one")
-    if seconds > 0.085:
-        fail(f"for five calls of 0.01, 0.30, 0.05, 0.052 and 0.048 s you return {seconds:.3f} s, but the median "
-             "is 0.05 s: the mean (0.092 s) or a total is pulled up by the one slow call",
-             "use statistics.median(times)")
-    return "2 warm-up + 3 timed calls made; for five sleeps from 0.01 to 0.3 seconds it returns their median (0.05 seconds)"
+    if not 0.058 <= seconds <= 0.0715:           # sleeps overshoot by a few milliseconds at most
+        timed = ", ".join(f"{d:g}" for d in Q1_DURATIONS[1:])
+        label, guess = min(_Q1_LOOK_ALIKES.items(), key=lambda item: abs(item[1] - seconds))
+        like = f": that is {label} ({guess:.3g} s)" if abs(guess - seconds) < 0.15 * guess else ""
+        fail(f"after a 0.2 s warm-up call, for timed calls of {timed} s you return {seconds:.3f} s{like}; the median "
+             f"of the timed calls is {_Q1_MEDIAN} s", "time only the `repeats` calls after the warm-up, then "
+             "statistics.median(times)")
+    return ("2 warm-up + 3 timed calls made; for five sleeps from 0.01 to 0.4 seconds after a slow warm-up it returns "
+            "their median (0.06 seconds)")
 
 
 # ----------------------------------------------------------------------------- q2
@@ -82,7 +87,9 @@ def q2(saturation_batch_size):
         ([1, 2, 4, 8, 16, 32], [10.0, 19.0, 35.0, 60.0, 80.0, 85.0], 0.8),       # rises, then flattens
         ([1, 4, 16, 64, 256], [5.0, 18.0, 47.0, 61.0, 30.0], 0.8),             # the best is not the last one
         ([64, 1, 16, 4, 256], [61.0, 5.0, 47.0, 18.0, 30.0], 0.8),             # unsorted input
+        ([128, 16, 1, 4, 256], [55.0, 50.0, 5.0, 18.0, 61.0], 0.8),            # unsorted: the first qualifying is 128
         ([1, 2, 4, 8], [10.0, 19.0, 35.0, 60.0], 0.5),                         # another fraction
+        ([1, 2, 4, 8], [10.0, 30.0, 45.0, 60.0], 0.5),                         # 30 = 0.5 × 60 exactly: "at least"
     ]
     for sizes, rates, fraction in cases:
         got = as_number(call(saturation_batch_size, list(sizes), list(rates), fraction, name="saturation_batch_size"),
@@ -92,12 +99,26 @@ def q2(saturation_batch_size):
         if got != expected:
             detail = f"for batch sizes {sizes} with throughputs {rates} and fraction {fraction} you return {got}, " \
                      f"expected {expected} (the best is {max(rates):g}, so the threshold is {fraction * max(rates):g})"
+            threshold = fraction * max(rates)
+            qualifying = [b for b, r in zip(sizes, rates) if r >= threshold]
+            if 0 <= got < len(sizes) and sizes[got] == expected:
+                fail(detail, f"that is the position of {expected} in the list: return the batch size itself, "
+                             "batch_sizes[i], not i")
+            if fraction != 0.8 and got == _expected_saturation(sizes, rates, 0.8):
+                fail(detail, "you compare with 0.8 × best: use the `fraction` argument")
+            if got == min((b for b, r in zip(sizes, rates) if r > threshold), default=None) and \
+                    threshold in rates:
+                fail(detail, f"a throughput of exactly {threshold:g} reaches the fraction: 'at least' is >=, not >")
             if got == sizes[rates.index(max(rates))]:
                 fail(detail, "not the batch size of the best throughput: the SMALLEST one that comes within the fraction")
+            if len(qualifying) > 1 and got == qualifying[0]:
+                fail(detail, "that is the first qualifying size in list order; the lists need not be sorted: take "
+                             "the smallest of all qualifying sizes, min(...)")
             if sizes != sorted(sizes) and got == _expected_saturation(sorted(sizes), rates, fraction):
                 fail(detail, "pair each batch size with its own throughput (zip), do not assume sorted lists")
             fail(detail, "compare with fraction × max(throughputs), not with the last throughput")
-    return "right on rising, falling-at-the-end and unsorted measurements, and with another fraction"
+    return ("right on rising, falling-at-the-end and unsorted measurements, with another fraction, and with a "
+            "throughput exactly at the threshold")
 
 
 # ----------------------------------------------------------------------------- q3
@@ -105,6 +126,7 @@ Q3_CASES = [
     ("4x0e + 4x1e", "0e + 1e", "4x0e + 4x1e"),                                  # easy: equal multiplicities, all even
     ("8x0e + 4x1o + 2x2e", "0e + 1o + 2e", "16x0e + 8x1o + 8x1e + 4x2e"),        # mixed, parity matters
     ("3x0e + 2x1e", "2x0e + 1x1o", "5x0e + 3x1o + 2x1e"),                        # two scalar channels in in2
+    ("2x0e + 2x1o", "0e + 1o", "3x0e + 2x1o + 1x0e"),                           # 0e twice in irreps_out
 ]
 
 
@@ -113,6 +135,12 @@ def _expected_counts(irreps_in, irreps_sh, irreps_out):
         uvw = o3.FullyConnectedTensorProduct(irreps_in, irreps_sh, irreps_out, shared_weights=False).weight_numel
         uvu = UvuThenLinear(irreps_in, irreps_sh, irreps_out, shared_weights=False).tp.weight_numel
     return uvw, uvu
+
+
+def _uvu_per_output_block(irreps_in, irreps_sh, irreps_out) -> int:
+    """The look-alike: uvu weights counted once per matching output block instead of once per irrep."""
+    return sum(m1 * m2 for m1, ir1 in o3.Irreps(irreps_in) for m2, ir2 in o3.Irreps(irreps_sh)
+               for ir in ir1 * ir2 for _, ir_out in o3.Irreps(irreps_out) if ir_out == ir)
 
 
 @exercise("weights per edge: uvw vs uvu", hints=[
@@ -143,8 +171,15 @@ def q3(per_edge_weights):
                 which.append(f"uvw {uvw} instead of {exp_uvw}")
             if uvu != exp_uvu:
                 which.append(f"uvu {uvu} instead of {exp_uvu}")
-            hint = ("check the parity rule p = p1 p2 and that in2's multiplicity counts; uvw uses the multiplicity "
-                    "of the OUTPUT block, uvu that of the first input") if k else "count mul1 × mul2 (× mul_out for uvw) per path"
+            repeated = len({ir for _, ir in o3.Irreps(c)}) < len(o3.Irreps(c))
+            if repeated and uvu != exp_uvu and uvu == _uvu_per_output_block(a, b, c):
+                hint = (f"{c!r} lists an irrep twice: a uvu path goes to one irrep (the output keeps channel u), so it "
+                        "counts mul1 × mul2 once per irrep it reaches, not once per output block")
+            elif k:
+                hint = ("check the parity rule p = p1 p2 and that in2's multiplicity counts; uvw uses the multiplicity "
+                        "of the OUTPUT block, uvu that of the first input")
+            else:
+                hint = "count mul1 × mul2 (× mul_out for uvw) per path"
             fail(f"for {a!r} ⊗ {b!r} → {c!r}: {', '.join(which)}{easy}", hint)
     a, b, c = Q3_CASES[1]
     exp_uvw, exp_uvu = _expected_counts(a, b, c)

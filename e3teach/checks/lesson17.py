@@ -77,11 +77,18 @@ def _diagnose_block(out: torch.Tensor, ref: torch.Tensor, l: int, name: str) -> 
     if None not in found and found != list(range(r.shape[1])):
         order = ", ".join(f"m = {k - l}" for k in found)
         fail(f"block l = {l} of `{name}` has e3nn's functions in another order (yours are e3nn's {order})",
-             "e3nn's order: (x, y, z) for l = 1; (xz, xy, 2y² − x² − z², yz, z² − x²) for l = 2 (the polar axis is y)")
+             f"e3nn's order for l = {l}: {_ORDER[l]}")
     if None not in found:
         fail(f"block l = {l} of `{name}` has a wrong sign in some component", "compare each component with the lesson's formula")
-    fail(f"block l = {l} of `{name}` is not e3nn's (off by up to {_dev(o, r):.3g})",
-         "e3nn's l = 2 functions have the polar axis y: xz, xy, 2y² − x² − z², yz, z² − x², times their constants")
+    fail(f"block l = {l} of `{name}` is not e3nn's (off by up to {_dev(o, r):.3g})", _FORMULA[l])
+
+
+#: e3nn's order of the components, and each block's formula on unit vectors (the polar axis matters from l = 2 on).
+_ORDER = {1: "(x, y, z)", 2: "(xz, xy, 2y² − x² − z², yz, z² − x²): the polar axis is y"}
+_FORMULA = {0: "Y_0 = 1 for every vector (component normalization)",
+            1: "Y_1 = √3 (x, y, z) of the unit vector x / |x|",
+            2: "e3nn's l = 2 functions have the polar axis y: √15 xz, √15 xy, √5/2 (2y² − x² − z²), √15 yz, "
+               "√15/2 (z² − x²)"}
 
 
 @exercise("the spherical harmonics up to l = 2 as polynomials", hints=[
@@ -249,7 +256,12 @@ def q4(n_invariants):
     name = lambda ir: f"{ir[0]}{'e' if ir[1] == 1 else 'o'}"
     ir1, ir2, ir3, got, want = wrong[0]
     example = f"{name(ir1)} ⊗ {name(ir2)} → {name(ir3)}: yours {got}, right {want}"
-    parity_only = all(abs(a[0] - b[0]) <= c[0] <= a[0] + b[0] for a, b, c, *_ in wrong)
+    parity_only = all(abs(a[0] - b[0]) <= c[0] <= a[0] + b[0] and c[1] != a[1] * b[1] for a, b, c, *_ in wrong)
+    on_the_edge = all(c[0] in (abs(a[0] - b[0]), a[0] + b[0]) and c[1] == a[1] * b[1] and got == 0
+                      for a, b, c, got, _ in wrong)
+    if on_the_edge:
+        fail(f"{len(wrong)} wrong counts, all where l3 is exactly |l1 − l2| or l1 + l2 (e.g. {example})",
+             "the triangle rule includes its ends: |l1 − l2| <= l3 <= l1 + l2, not <")
     if parity_only:
         fail(f"{len(wrong)} wrong counts, all where the l's are allowed but the parity is not (e.g. {example})",
              "the parity of the output must be p1·p2")
@@ -262,6 +274,19 @@ def _q5_reference(x, y, w):
     with default_dtype(F64):
         tp = o3.FullyConnectedTensorProduct(*Q5_IRREPS, internal_weights=False, shared_weights=True)
     return tp(x, y, w)
+
+
+def _q5_per_path(x, y, w):
+    """The look-alike: each path scaled by √((2l+1)/its own fan-in), not by the fan-in of its output block."""
+    with default_dtype(F64):
+        full = o3.FullyConnectedTensorProduct(*Q5_IRREPS, internal_weights=False, shared_weights=True)
+        out, start = 0, 0
+        for ins in full.instructions:
+            one = o3.TensorProduct(*Q5_IRREPS, [(ins.i_in1, ins.i_in2, ins.i_out, "uvw", True)],
+                                   internal_weights=False, shared_weights=True)
+            out = out + one(x, y, w[start:start + one.weight_numel])
+            start += one.weight_numel
+    return out
 
 
 @exercise("a fully connected tensor product with einsum", hints=[
@@ -294,6 +319,10 @@ def q5(tp_by_einsum):
                          "α = (2 l_out + 1) / fan-in, with the fan-in summed over every path into that block")
                 fail(f"the {label} output block is {ratio:.4g} × e3nn's: the paths are right, the constant is not",
                      f"√((2l+1)/fan-in) with fan-in {fan} for {label}")
+            if _dev(o, _q5_per_path(x, y, w)[:, cols]) <= 1e-8:
+                fail(f"the {label} output block normalizes each path by its own fan-in: e3nn divides by the fan-in "
+                     "summed over every path into the block", f"one constant per output block: √((2l+1)/{fan}) "
+                     f"for {label}, the same for each of its paths")
             fail(f"the {label} output block is off by up to {_dev(o, r):.3g} (not just by a constant)",
                  "check the weight order (0e⊗1o→1o, 1o⊗1o→0e, 1o⊗2e→1o, each reshaped (m1, m2, m_out)) and that "
                  "every path into the block is summed")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import math
 import warnings
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 
 from .. import nequip_bridge as NB
 from ..equivariance import random_rotation
-from .core import as_number, call, describe, exercise, expect_close, expect_tensor, fail, show
+from .core import as_number, call, describe, exception_text, exercise, expect_close, expect_tensor, fail, show
 from .lesson14 import lennard_jones_energy
 
 __all__ = ["q1", "q2", "q3", "q4", "Q1_TARGET"]
@@ -87,9 +88,14 @@ def q1(config):
     kwargs = {**_BOOKKEEPING, **{k: _plain(v) for k, v in config.items()}}
     try:
         model = _build(**kwargs)
-    except Exception as exc:                     # nequip refused the config: say why, in its words
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        fail(f"NequIPGNNModel(**config) raised {type(exc).__name__}: {first.strip()}",
+    except Exception as exc:                     # nequip refused the config: say which argument, and why
+        text = exception_text(exc)
+        culprit = _q1_culprit(kwargs)
+        what = f"`{culprit}={kwargs[culprit]!r}`" if culprit else "this config"
+        why = f" ({type(exc).__name__}: {text.rstrip('.')})" if text and text != type(exc).__name__ else \
+            f" ({type(exc).__name__} inside nequip, with no message)"
+        fail(f"NequIPGNNModel cannot be built with {what}{why}",
+             f"compare {culprit} with the description and the lesson's table (section 3)" if culprit else
              "read nequip's message: it names the argument it could not use")
     target = _q1_target()
     r_max = float(model.metadata["r_max"])
@@ -114,22 +120,55 @@ def q1(config):
     if float(net.bessel_encode.cutoff.p) != float(ref.bessel_encode.cutoff.p):
         fail(f"the polynomial cutoff has p = {net.bessel_encode.cutoff.p:g}; the description asks for "
              f"p = {ref.bessel_encode.cutoff.p:g}", "polynomial_cutoff_p")
-    norm = net.layer0_convnet.conv.avg_num_neighbors_norm.norm_const.reshape(-1)
-    want_norm = ref.layer0_convnet.conv.avg_num_neighbors_norm.norm_const.reshape(-1)
-    if norm.numel() != want_norm.numel() or not torch.allclose(norm.double(), want_norm.double()):
-        used = ", ".join(f"1/√{1 / float(c) ** 2:g}" for c in norm)
-        fail(f"sums over neighbours are normalized by {used}; the description asks for 1/√12",
+    names = list(kwargs["type_names"])
+    norm = _per_type(net.layer0_convnet.conv.avg_num_neighbors_norm.norm_const, names)
+    want_norm = _per_type(ref.layer0_convnet.conv.avg_num_neighbors_norm.norm_const, Q1_TARGET["type_names"])
+    if not _same_per_type(norm, want_norm):
+        used = ", ".join(f"{k}: 1/√{1 / v ** 2:.4g}" for k, v in norm.items())
+        fail(f"sums over neighbours are normalized by {used}; the description asks for 1/√12 for every species",
              "avg_num_neighbors=12.0")
     for field, label in (("shifts", "per_type_energy_shifts"), ("scales", "per_type_energy_scales")):
-        mine, theirs = getattr(net.per_type_energy_scale_shift, field), getattr(ref.per_type_energy_scale_shift, field)
-        if mine.numel() == 0:
+        tensor = getattr(net.per_type_energy_scale_shift, field)
+        if tensor.numel() == 0:
             fail(f"`{label}` is not set", f"{label} — see the description")
-        mine_b, theirs_b = torch.broadcast_tensors(mine.double().reshape(-1), theirs.double().reshape(-1))
-        if not torch.allclose(mine_b, theirs_b, atol=1e-9):
-            fail(f"`{label}` gives {mine.tolist()} (in the order {_BOOKKEEPING['type_names']}); expected {theirs.tolist()}",
+        mine = _per_type(tensor, names)
+        theirs = _per_type(getattr(ref.per_type_energy_scale_shift, field), Q1_TARGET["type_names"])
+        if not _same_per_type(mine, theirs):
+            fail(f"`{label}` gives {_by_species(mine)}; the description asks for {_by_species(theirs)}",
                  "a dict keyed by species for the shifts, one number for the scale")
     return (f"builds {want} with harmonics {sh}, {net.bessel_encode.num_bessels} Bessel functions, r_max = {r_max:g} Å, "
             "1/√12 normalization and the described energy shifts and scale")
+
+
+def _per_type(values: torch.Tensor, type_names) -> dict[str, float]:
+    """A per-type tensor of nequip (one value, or one per type in ``type_names`` order) as {species: value}."""
+    flat = values.detach().double().reshape(-1)
+    if flat.numel() == 1:
+        flat = flat.expand(len(type_names))
+    return {name: float(v) for name, v in zip(type_names, flat)}
+
+
+def _same_per_type(mine: dict[str, float], theirs: dict[str, float]) -> bool:
+    """Equal per species (to float32 rounding of a value given as np.float32)."""
+    return mine.keys() == theirs.keys() and all(math.isclose(mine[k], theirs[k], rel_tol=1e-6, abs_tol=1e-9)
+                                                for k in mine)
+
+
+def _by_species(values: dict[str, float]) -> str:
+    return "{" + ", ".join(f"{k!r}: {v:g}" for k, v in sorted(values.items())) + "}"
+
+
+def _q1_culprit(kwargs: dict) -> str | None:
+    """The first of the learner's arguments that, alone in the described config, stops nequip from building it."""
+    base = {**_BOOKKEEPING, **Q1_TARGET}
+    for key, value in kwargs.items():
+        if key in _BOOKKEEPING and value == _BOOKKEEPING[key]:
+            continue
+        try:
+            _build(**{**base, key: value})
+        except Exception:  # noqa: BLE001 - any refusal names this argument
+            return key
+    return None
 
 
 def o3_lmax(irreps: str) -> int:
