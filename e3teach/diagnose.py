@@ -32,6 +32,7 @@ What is tested (each finding has a short ``code``; :data:`CODES` lists them):
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -40,7 +41,7 @@ from e3nn import o3
 
 from .env import default_dtype
 from .equivariance import check_point_model, group_elements
-from .roundoff import format_error
+from .roundoff import decade, format_error
 
 __all__ = ["CODES", "Finding", "Diagnosis", "diagnose", "check_matrix", "diagnose_labels", "rigid_motion"]
 
@@ -69,6 +70,8 @@ CODES = {
 }
 #: Findings that are not bugs.
 NOTES = ("float32-roundoff", "approximate")
+#: Printed lines are wrapped to this width.
+WIDTH = 100
 #: Tolerances relative to each output block's size, max(1, |block|), by the pipeline's dtype.
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4}
 #: A float64 error below this (and above the tolerance) may be an approximately equivariant design.
@@ -89,7 +92,8 @@ class Finding:
 
     def __str__(self) -> str:
         mark = "ℹ️" if not self.is_bug else "❌"
-        return f"{mark} {self.code}: {self.message}" + (f" → {self.fix}" if self.fix else "")
+        text = f"{mark} {self.code}: {self.message}" + (f" → {self.fix}" if self.fix else "")
+        return textwrap.fill(text, WIDTH, subsequent_indent="   ")
 
 
 @dataclass
@@ -116,12 +120,13 @@ class Diagnosis:
         if self.ok:
             extra = "; " + "; ".join(f.code for f in self.findings) if self.findings else ""
             return (f"✅ no set-up mistake found: max error {format_error(self.max_error, self.tolerance)} "
-                    f"(tolerance {self.tolerance:.0e}); checked {', '.join(self.checked)}{extra}")
+                    f"(tolerance {decade(self.tolerance)}); checked {', '.join(self.checked)}{extra}")
         bugs = [f.code for f in self.findings if f.is_bug]
         return f"❌ {len(bugs)} problem(s): {', '.join(bugs)}"
 
     def __str__(self) -> str:
-        return "\n".join([self.verdict()] + [str(f) for f in self.findings])
+        lines = [textwrap.fill(self.verdict(), WIDTH, subsequent_indent="   ")]
+        return "\n".join(lines[:1] + [str(f) for f in self.findings])
 
     def __repr__(self) -> str:
         return str(self)

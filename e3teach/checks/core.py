@@ -187,6 +187,19 @@ def _user_frame(exc: BaseException) -> str:
     return ""
 
 
+def _library_frame(exc: BaseException) -> str:
+    """The installed package an exception was raised in (``e3nn/o3/_irreps.py:264``), or "" if it was raised
+    in the learner's code: a stub's ``raise NotImplementedError`` is "not attempted", a library's is not."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    name = frames[-1].filename.replace(os.sep, "/")
+    for marker in ("/site-packages/", "/dist-packages/", "/lib/python"):
+        if marker in name:
+            return f"{name.split(marker, 1)[1].split('/site-packages/')[-1]}:{frames[-1].lineno}"
+    return ""
+
+
 def _checker_frame(exc: BaseException) -> str:
     """Where in e3teach the checker broke: the last frame inside the package."""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
@@ -311,12 +324,18 @@ def call(fn: Callable, *args, name: str | None = None, returns: bool = True, **k
     label = name or getattr(fn, "__name__", "your function")
     try:
         out = fn(*args, **kwargs)
-    except (NotImplementedError, NotAttempted):
-        raise NotAttempted()
+    except NotAttempted:
+        raise
+    except NotImplementedError as exc:
+        library = _library_frame(exc)
+        if not library:            # the stub's own `raise NotImplementedError`
+            raise NotAttempted()
+        fail(f"your code raised NotImplementedError inside {library}: {str(exc) or 'no message'}{_user_frame(exc)}, "
+             f"in {label}", "a library function you called does not support this: read its documentation")
     except KeyboardInterrupt:
         raise
     except Exception as exc:
-        fail(f"your code raised {type(exc).__name__}: {exc}{_user_frame(exc)}, in {label}",
+        fail(f"your code raised {type(exc).__name__}: {str(exc) or '(no message)'}{_user_frame(exc)}, in {label}",
              "fix the error, run the cell that defines your answer, then this one")
     if out is None and returns:
         fail(f"{label} returned None — missing `return`?",
