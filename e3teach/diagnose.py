@@ -318,15 +318,6 @@ def _graph_findings(graph, pos, batch, r_max, what) -> list[Finding]:
     return found
 
 
-def _blocks(outputs, irreps_out, fn):
-    """max over blocks of fn(block index tensor slices) relative to block size."""
-    errs = []
-    for y, irreps in zip(outputs, irreps_out):
-        for sl in irreps.slices():
-            errs.append(fn(y, sl))
-    return errs
-
-
 def _errors(a_list, b_list, ref_list, irreps_out):
     """Per output block, max |a - b| / max(1, max |ref|)."""
     errs = []

@@ -43,7 +43,7 @@ def _as_bool(value, what: str) -> bool:
     fail(f"{what} returned {value!r}, expected True or False")
 
 
-@exercise("is it a rotation or a reflection?", hints=[
+@exercise("rotation or reflection?", hints=[
     "Two conditions: R Rᵀ = 1 (orthogonal) — then det R = ±1 follows.",
     "Compare R @ R.T with torch.eye(3) with a tolerance that float32 meets (e.g. 1e-5).",
     "return bool(torch.allclose(R @ R.T, torch.eye(3, dtype=R.dtype), atol=1e-5))",
@@ -61,7 +61,7 @@ def q1(is_orthogonal):
         hint = ("det = ±1 is not enough: a shear has det 1" if any("det" in n for n, _ in wrong) and not expected
                 else "use a tolerance: a float32 rotation is orthogonal to ~1e-7, not exactly")
         fail(f"wrong on {len(wrong)} of 8 cases, e.g. {name}: should be {expected}, since {why}", hint)
-    return "right on 4 orthogonal matrices (one in float32) and on 4 that are not"
+    return "right on 4 orthogonal matrices (one float32) and 4 that are not"
 
 
 def _reference_edges(pos, batch, r_max) -> set[tuple[int, int]]:
@@ -71,7 +71,7 @@ def _reference_edges(pos, batch, r_max) -> set[tuple[int, int]]:
     return {(int(i), int(j)) for i, j in torch.nonzero(ok)}
 
 
-@exercise("edges within each graph, without self-loops", hints=[
+@exercise("edges within each graph", hints=[
     "All pairs (i, j) with i != j, the same batch entry, and distance < r_max.",
     "Build a (N, N) boolean mask: (dist < r_max) & (batch[:, None] == batch[None, :]) & ~eye.",
     "src, dst = torch.nonzero(mask, as_tuple=True); return src, dst",
@@ -100,7 +100,7 @@ def q2(graph_edges):
         if got != want:
             fail(f"on {name}: {len(want - got)} edge(s) missing and {len(got - want)} extra",
                  "every ordered pair (i, j), i != j, within r_max; atoms at the same place are distinct atoms")
-    return "right on one graph, a sorted and an unsorted batch: no self-loops, no cross-graph edges"
+    return "right on one graph and on sorted and unsorted batches"
 
 
 # ----------------------------------------------------------------------------- q3: use the tool
@@ -151,7 +151,7 @@ def _mystery_answers() -> dict:
     return answers
 
 
-@exercise("name the mistake in four pipelines", hints=[
+@exercise("name the mistake", hints=[
     "For each name: found = diagnose(pipeline, pos, **kwargs); print(found).",
     "Answer {name: the first code in found.codes, or 'ok' when found.codes is empty}.",
 ])
@@ -172,7 +172,7 @@ def q3(answers):
 
 
 # ----------------------------------------------------------------------------- q4: relative error
-@exercise("a relative equivariance error", hints=[
+@exercise("a relative error", hints=[
     "Rotate the positions as pos @ R.T; the outputs with D = Irreps(irreps_out).D_from_matrix(R) as y @ D.T.",
     "error = max |f(pos @ R.T) - f(pos) @ D.T|, divided by max(1, max |f(pos)|).",
     "Compute D in float64 (with e3teach.default_dtype(torch.float64)) and compare in float64.",
@@ -217,4 +217,4 @@ def q4(relative_error):
     if bad < 1e-3:
         fail(f"on a broken model (ReLU on the vectors) your error is only {bad:.2g}", "compare f(pos @ R.T) with "
              "f(pos) @ D.T, not f(pos) with itself")
-    return "round-off on a correct float32 model with large weights, large on a broken one"
+    return "round-off on a correct float32 model, large on a broken one"

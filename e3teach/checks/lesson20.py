@@ -47,7 +47,7 @@ def _to_textbook(l: int) -> torch.Tensor:
         return o3.Irrep(l, (-1) ** l).D_from_matrix(AXIS_PERMUTATION.T)
 
 
-@exercise("e3nn coefficients → textbook coefficients", hints=[
+@exercise("e3nn → textbook coefficients", hints=[
     "P = [[0, 0, 1], [1, 0, 0], [0, 1, 0]] maps (x, y, z) to (z, x, y); the conversion is D^l(P⁻¹) = D^l(Pᵀ).",
     "D = o3.Irrep(l, (-1)**l).D_from_matrix(P.T) (in float64); return c @ D.T for rows of coefficients.",
 ])
@@ -65,7 +65,7 @@ def q2(e3nn_to_textbook):
                      "multiply by D^l(P⁻¹), a full (2l+1)×(2l+1) matrix")
             expect_close(out, expected, "e3nn_to_textbook(c, 1)", atol=1e-6,
                          hint="for l = 1 the textbook order is (y, z, x); rows are coefficient vectors: c @ D.T")
-    return "right for l = 1, 2, 3: D of the axis permutation, not a shuffle"
+    return "right for l = 1, 2, 3: D of the axis permutation"
 
 
 def _sh_factor(l: int, source: str, target: str) -> float:
