@@ -262,3 +262,23 @@ def test_no_false_alarm_on_a_real_nequip_model_and_its_stale_twin_is_named():
         first.setdefault("out", energy_forces(pos))
         return first["out"]
     assert diagnose(stale, torch.tensor(atoms.positions), irreps_out=["0e", "1o"]).codes == ["stale-geometry"]
+
+
+def test_absolute_positions_non_finite_and_ignored_positions_are_named(model, pos):
+    def absolute(p):                                   # a vector output that reads the centroid itself
+        out = model(p)
+        return torch.cat([out[:, :1], out[:, 1:] + p.mean(0)], dim=1)
+    assert diagnose(absolute, pos, irreps_out="0e + 1o").codes == ["absolute-positions"]
+    assert diagnose(lambda p: model(p) * float("nan"), pos, irreps_out="0e + 1o").codes == ["non-finite"]
+    frozen = model(pos).sum(0, keepdim=True)[:, :1].detach()
+    assert diagnose(lambda p: frozen, pos, irreps_out="0e").codes == ["ignores-positions"]
+
+
+def test_float32_round_off_above_a_strict_tolerance_is_a_note_after_the_float64_recheck(monkeypatch, pos):
+    import e3teach.diagnose as D
+    monkeypatch.setitem(D.TOLERANCE, torch.float32, 1e-9)      # stricter than float32 can be
+    with env.default_dtype(torch.float32):
+        torch.manual_seed(0)
+        model32 = EquivariantPointNet("0e + 1o", layers=2, r_max=R_MAX, pool=False)
+    diag = diagnose(lambda p: model32(p), pos.float(), irreps_out="0e + 1o")
+    assert diag.codes == ["float32-roundoff"] and diag.ok and "re-checked in float64" in str(diag), str(diag)
