@@ -250,7 +250,7 @@ def test_no_false_alarm_on_a_real_nequip_model_and_its_stale_twin_is_named():
                            parity=True, num_features=8, num_bessels=8, polynomial_cutoff_p=6, radial_mlp_depth=1,
                            radial_mlp_width=16, avg_num_neighbors=12.0, per_type_energy_shifts={"Ag": -2.9, "Au": -3.8},
                            per_type_energy_scales=0.5)
-    atoms = bulk("Ag", "fcc", a=4.1, cubic=True)
+    atoms = bulk("Ag", "fcc", a=4.1, cubic=True).repeat((2, 1, 1))
     atoms.pbc = False
     atoms.rattle(0.05, seed=1)
     energy_forces = NB.energy_forces_of_positions(model, atoms, 3.6)
@@ -262,6 +262,13 @@ def test_no_false_alarm_on_a_real_nequip_model_and_its_stale_twin_is_named():
         first.setdefault("out", energy_forces(pos))
         return first["out"]
     assert diagnose(stale, torch.tensor(atoms.positions), irreps_out=["0e", "1o"]).codes == ["stale-geometry"]
+    data = NB.to_nequip_data(atoms, ["Ag", "Au"], 3.6)
+
+    def reused_data(pos):                              # the data dict built once, only `pos` replaced
+        energy, forces = NB.nequip_energy_and_forces(model, dict(data, pos=pos))
+        return {"outputs": (energy.reshape(1, 1), forces), "edge_index": data["edge_index"]}
+    found = diagnose(reused_data, torch.tensor(atoms.positions), irreps_out=["0e", "1o"], r_max=3.6)
+    assert found.codes == ["stale-neighbour-list"], str(found)
 
 
 def test_absolute_positions_non_finite_and_ignored_positions_are_named(model, pos):
