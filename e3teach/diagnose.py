@@ -379,6 +379,12 @@ def diagnose(pipeline: Callable, pos: torch.Tensor, *, irreps_out, batch: torch.
     if not callable(pipeline):
         raise ValueError(f"pipeline should be a function pos → outputs, got {type(pipeline).__name__}")
     irreps_out = _as_irreps_list(irreps_out)
+    if batch is not None:
+        if not isinstance(batch, torch.Tensor) or batch.shape != (pos.shape[0],) or batch.is_floating_point():
+            raise ValueError(f"batch should be an integer tensor of shape ({pos.shape[0]},), one graph index per "
+                             f"atom; got {getattr(batch, 'shape', type(batch).__name__)}")
+    if r_max is not None and not float(r_max) > 0:
+        raise ValueError(f"r_max should be a positive cutoff in Å, got {r_max}")
     pos = pos.detach()
     dtype = pos.dtype
     tol = TOLERANCE.get(dtype, 1e-4)

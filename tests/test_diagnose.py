@@ -232,6 +232,16 @@ def test_bad_input_gets_a_clear_message(model, pos):
         diagnose(model, pos, irreps_out="0e")
     with pytest.raises(ValueError, match="function"):
         diagnose(3, pos, irreps_out="0e")
+    with pytest.raises(ValueError, match="batch should be an integer tensor of shape \\(8,\\)"):
+        diagnose(model, pos, irreps_out="0e + 1o", batch=torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="r_max should be a positive"):
+        diagnose(model, pos, irreps_out="0e + 1o", r_max=-1.0)
+    with pytest.raises(ValueError, match="pos_b, y_a, y_b"):
+        diagnose(model, pos, irreps_out="0e + 1o", labels=(pos,))
+    with pytest.raises(ValueError, match="3×3"):
+        diagnose(model, pos, irreps_out="0e + 1o", matrices=[torch.eye(2)])
+    with pytest.raises(ValueError, match="unknown group 'SU2'"):
+        diagnose(model, pos, irreps_out="0e + 1o", group="SU2")
     with pytest.raises(RuntimeError, match="the pipeline raised ZeroDivisionError"):
         diagnose(lambda p: 1 / 0, pos, irreps_out="0e")
 
