@@ -62,13 +62,14 @@ def nequip_hyperparameters(structures, r_max: float, *, num_layers: int = 2, l_m
     the RMS force component as energy scale (eV/Å · 1 Å), the average number of neighbours within ``r_max``
     (Å) — and nequip's documented defaults for everything else (e.g. ``radial_mlp_width=128``)."""
     from ase.data import chemical_symbols
-    from .potentials import average_num_neighbors, batch_structures, fit_energy_shift, species_counts
+    from .potentials import average_num_neighbors, batch_structures, fit_energy_shift
+    from .potentials import species_counts
     data = batch_structures(list(structures), r_max, torch.float64)
     species = sorted({int(z) for z in data.numbers})
     shifts = fit_energy_shift(species_counts(data, species), data.energy)
     names = [chemical_symbols[z] for z in species]
-    return names, dict(r_max=float(r_max), num_layers=num_layers, l_max=l_max, num_features=num_features,
-                       avg_num_neighbors=average_num_neighbors(data),
+    return names, dict(r_max=float(r_max), num_layers=num_layers, l_max=l_max,
+                       num_features=num_features, avg_num_neighbors=average_num_neighbors(data),
                        per_type_energy_shifts={n: float(mu) for n, mu in zip(names, shifts)},
                        per_type_energy_scales=float(data.forces.pow(2).mean().sqrt()))
 
@@ -147,8 +148,8 @@ def energy_forces_of_positions(model, atoms, r_max: float):
     return energy_forces
 
 
-def nequip_trainer(model, data: dict, *, steps: int | None = 80, lr: float = 1e-2, energy_weight: float = 1.0,
-                 seconds: float | None = None, final_lr_fraction: float = 0.1) -> AdamTrainer:
+def nequip_trainer(model, data, *, steps: int | None = 80, lr: float = 1e-2, energy_weight: float = 1.0,
+                   seconds: float | None = None, final_lr_fraction: float = 0.1) -> AdamTrainer:
     r"""A trainer (``e3teach.potentials.AdamTrainer``) of Adam over a nequip model, with the loss of lesson 14
     (:func:`e3teach.potentials.train_potential`):
 
@@ -162,7 +163,8 @@ def nequip_trainer(model, data: dict, *, steps: int | None = 80, lr: float = 1e-
     """
     batches = [data] if isinstance(data, dict) else list(data)
     if not batches or any("total_energy" not in b or "forces" not in b for b in batches):
-        raise ValueError("the data have no total_energy/forces labels: build them from labelled ase.Atoms")
+        raise ValueError("the data have no total_energy/forces labels: "
+                         "build them from labelled ase.Atoms")
     scale2 = float(torch.cat([b["forces"] for b in batches]).pow(2).mean())
     step = iter(range(10**12))
 
@@ -174,8 +176,8 @@ def nequip_trainer(model, data: dict, *, steps: int | None = 80, lr: float = 1e-
         loss_f = (forces - batch["forces"]).pow(2).mean()
         return (energy_weight * loss_e + loss_f) / scale2
 
-    return AdamTrainer(model, step_loss, steps=None if seconds is not None else steps, lr=lr, seconds=seconds,
-                       final_lr_fraction=final_lr_fraction)          # lesson 14's loop: Adam, linear decay
+    budget = dict(steps=steps) if seconds is None else dict(seconds=seconds)
+    return AdamTrainer(model, step_loss, lr=lr, final_lr_fraction=final_lr_fraction, **budget)
 
 
 def train_nequip(model, data, **kwargs) -> TrainingRun:
