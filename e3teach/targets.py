@@ -45,7 +45,7 @@ def _check_cell(cell: torch.Tensor, what: str = "cell") -> float:
 
 
 def stress_from_energy(energy_fn, pos: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
-    r"""σ = (1/V) ∂E/∂ε at ε = 0 (3, 3) in eV/Å³, for ``energy_fn(pos (N, 3) Å, cell (3, 3) Å) -> E`` (0-d, eV).
+    r"""σ = (1/V) ∂E/∂ε at ε = 0, (3, 3) in eV/Å³, of ``energy_fn(pos (N, 3) Å, cell (3, 3) Å) -> E`` (0-d, eV).
 
     Positions and cell are both strained (``@ (I + ε).T``); ``ε`` requires grad, ``pos`` and ``cell`` do not.
     Symmetrized: a rotation (the antisymmetric part of ε) does not change an invariant energy.
@@ -82,8 +82,8 @@ def model_stress(model, atoms) -> np.ndarray:
     eV/Å³ in ase's sign convention (compare with ``atoms.get_stress(voigt=False)``)."""
     from .potentials import batch_structures
     if not np.asarray(atoms.get_pbc()).all():
-        raise ValueError(f"stress needs a structure periodic in all three directions, got pbc={atoms.get_pbc().tolist()}:"
-                         " a molecule or a slab has no (bulk) stress")
+        raise ValueError("stress needs a structure periodic in all three directions, got "
+                         f"pbc={atoms.get_pbc().tolist()}: a molecule or a slab has no (bulk) stress")
     dtype = model.energy_scale.dtype
     data = batch_structures([atoms], model.r_max, dtype, species=model.species)
     strain = torch.zeros(1, 3, 3, dtype=dtype, requires_grad=True)

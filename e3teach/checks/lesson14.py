@@ -335,7 +335,7 @@ def _image_vectors(pos: torch.Tensor, cell: torch.Tensor, reach: int = 2):
 
 def periodic_morse_energy(pos: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
     r"""Energy (eV, 0-d) of a periodic Morse crystal: :math:`\tfrac12 \sum_{i, j, \vec n} \phi(|\vec p_j - \vec p_i +
-    \vec n\,C|)`, every image within the 4.5 Å cutoff (``pos`` (N, 3) Å, ``cell`` (3, 3) Å, rows are cell vectors)."""
+    \vec n\,C|)`, every image within the 4.5 Å cutoff (``pos`` (N, 3) Å, ``cell`` (3, 3) Å, rows: cell vectors)."""
     return 0.5 * _morse_pair(_image_vectors(pos, cell).norm(dim=-1)).sum()
 
 
@@ -408,14 +408,17 @@ def q6(stress_from_energy):
 
         if near(-expected):
             fail(f"on {what} your stress has the wrong sign: you returned −(1/V) ∂E/∂ε (a pressure-like sign, "
-                 "or the virial / V)", "ase's convention: σ = +(1/V) ∂E/∂ε; a stretched cell has σ > 0 (tensile)")
+                 "or the virial / V)",
+                 "ase's convention: σ = +(1/V) ∂E/∂ε; a stretched cell has σ > 0 (tensile)")
         if near(expected * volume):
             fail(f"on {what} your stress is V·σ (eV): you did not divide by the volume, V = {volume:.2f} Å³",
                  "σ = (1/V) ∂E/∂ε in eV/Å³, with V = |det(cell)|")
         if near(-expected * volume):
-            fail(f"on {what} you returned the virial W = −V σ (eV), not the stress", "σ = +(1/V) ∂E/∂ε, in eV/Å³")
+            fail(f"on {what} you returned the virial W = −V σ (eV), not the stress",
+                 "σ = +(1/V) ∂E/∂ε, in eV/Å³")
         if near(expected / units.GPa):
-            fail(f"on {what} your stress is in GPa: the check wants eV/Å³", "drop the / ase.units.GPa (1 eV/Å³ ≈ 160 GPa)")
+            fail(f"on {what} your stress is in GPa: the check wants eV/Å³",
+                 "drop the / ase.units.GPa (1 eV/Å³ ≈ 160 GPa)")
         if near(_stress_moving_atoms_only(periodic_morse_energy, pos, cell)):
             fail(f"on {what} you strained the positions but not the cell: the periodic images did not move",
                  "deform both: energy_fn(pos @ F.T, cell @ F.T) with F = I + ε")
@@ -438,7 +441,8 @@ def q6(stress_from_energy):
 
 
 # ----------------------------------------------------------------------------- q7
-_ISOLATED = torch.tensor([-13.0, -1025.0, -2035.0], dtype=torch.float64)    # made-up isolated-atom energies, eV (H, C, O)
+#: made-up isolated-atom energies of H, C and O, eV
+_ISOLATED = torch.tensor([-13.0, -1025.0, -2035.0], dtype=torch.float64)
 
 
 def _e0_right(counts, energies, isolated):
