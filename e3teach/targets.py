@@ -45,7 +45,7 @@ def _check_cell(cell: torch.Tensor, what: str = "cell") -> float:
 
 
 def stress_from_energy(energy_fn, pos: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
-    r"""σ = (1/V) ∂E/∂ε at ε = 0, (3, 3) in eV/Å³, of ``energy_fn(pos (N, 3) Å, cell (3, 3) Å) -> E`` (0-d, eV).
+    r"""σ = (1/V) ∂E/∂ε at ε = 0, (3, 3) in eV/Å³, of ``energy_fn(pos (N, 3), cell (3, 3)) -> E`` (Å; 0-d, eV).
 
     Positions and cell are both strained (``@ (I + ε).T``); ``ε`` requires grad, ``pos`` and ``cell`` do not.
     Symmetrized: a rotation (the antisymmetric part of ε) does not change an invariant energy.
