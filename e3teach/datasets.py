@@ -83,9 +83,9 @@ def _labelled_copy(atoms, label, **info):
     return frame
 
 
-def sample_md(atoms, calculator, label, *, temperature_K: float, timestep_fs: float, equilibration_fs: float,
-              sampling_fs: float, sample_every_fs: float, friction_per_fs: float, seed: int,
-              trajectory: int = 0) -> list:
+def sample_md(atoms, calculator, label, *, temperature_K: float, timestep_fs: float,
+              equilibration_fs: float, sampling_fs: float, sample_every_fs: float, friction_per_fs: float,
+              seed: int, trajectory: int = 0) -> list:
     r"""Frames of one thermalized Langevin trajectory, labelled by ``label(atoms) -> {"energy", "forces", ...}``.
 
     Velocities from Maxwell–Boltzmann at ``temperature_K``; ``equilibration_fs`` of Langevin dynamics
@@ -110,7 +110,8 @@ def sample_md(atoms, calculator, label, *, temperature_K: float, timestep_fs: fl
     frames = []
     for k in range(int(round(sampling_fs / sample_every_fs))):
         dynamics.run(every)
-        frames.append(_labelled_copy(atoms, label, trajectory=trajectory, time_fs=(k + 1) * sample_every_fs,
+        frames.append(_labelled_copy(atoms, label, trajectory=trajectory,
+                                     time_fs=(k + 1) * sample_every_fs,
                                      kinetic_temperature_K=kinetic_temperature(atoms),
                                      target_temperature_K=float(temperature_K)))
     return frames

@@ -303,7 +303,7 @@ class InteratomicPotential(torch.nn.Module):
         if self.embed is not None:
             x = self.embed(x)
         edge_vec = pos[edge_dst] - pos[edge_src] + edge_offset
-        edge_features = self.blocks[0].conv.edge_features(edge_vec)   # harmonics and radial basis, once for all layers
+        edge_features = self.blocks[0].conv.edge_features(edge_vec)   # harmonics, radial basis: once
         for block in self.blocks:
             x = block(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features)
         if isinstance(self.readout, PointConvolution):
