@@ -205,11 +205,12 @@ def _nve(atoms, forces_and_energy, *, timestep_fs: float, steps: int, temperatur
     n = len(atoms)
     time_ps = np.arange(steps + 1) * timestep_fs / 1000
     kinetic = np.array(kinetic)
-    out = {"time_ps": time_ps.tolist(), "kinetic": kinetic.tolist(),
-           "temperature_K": (2 * kinetic / (3 * n * units.kB)).tolist()}
+    every = slice(None, None, reference_every)          # the stored series: one point every reference_every steps
+    out = {"time_ps": time_ps[every].tolist(), "kinetic": kinetic[every].tolist(),
+           "temperature_K": (2 * kinetic / (3 * n * units.kB))[every].tolist()}
     if own[0] is not None:
         total = kinetic + np.array(own, dtype=float)
-        out.update(total=total.tolist(), drift_eV_per_atom_ps=P.energy_drift(time_ps, total, n),
+        out.update(total=total[every].tolist(), drift_eV_per_atom_ps=P.energy_drift(time_ps, total, n),
                    total_std_eV_per_atom=float(np.std(total) / n))
     if ref:
         total_ref = kinetic[np.round(np.array(ref_times) * 1000 / timestep_fs).astype(int)] + np.array(ref)
