@@ -296,8 +296,9 @@ class InteratomicPotential(torch.nn.Module):
         self.register_buffer("energy_scale", torch.ones(()))
         self.register_buffer("energy_shift", torch.zeros(len(self.species)))
 
-    def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset):
-        """Total energy of each structure, shape (num_graphs,)."""
+    def features(self, pos, numbers, edge_src, edge_dst, edge_offset):
+        """Each atom's features after the interaction blocks, ``(x (N, irreps), species index (N,), edge_vec (E, 3),
+        edge_features)``: everything a readout needs."""
         index = _species_index(numbers, self.species)
         x = torch.nn.functional.one_hot(index, len(self.species)).to(pos.dtype)
         if self.embed is not None:
@@ -306,6 +307,11 @@ class InteratomicPotential(torch.nn.Module):
         edge_features = self.blocks[0].conv.edge_features(edge_vec)   # harmonics, radial basis: once
         for block in self.blocks:
             x = block(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features)
+        return x, index, edge_vec, edge_features
+
+    def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset):
+        """Total energy of each structure, shape (num_graphs,)."""
+        x, index, edge_vec, edge_features = self.features(pos, numbers, edge_src, edge_dst, edge_offset)
         if isinstance(self.readout, PointConvolution):
             x = self.readout(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features)
         else:
@@ -524,14 +530,7 @@ class DirectForceModel(InteratomicPotential):
 
     def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset):
         """Forces, shape (N, 3): ``energy_scale`` times a ``1o`` per atom (the energy shift plays no part)."""
-        index = _species_index(numbers, self.species)
-        x = torch.nn.functional.one_hot(index, len(self.species)).to(pos.dtype)
-        if self.embed is not None:
-            x = self.embed(x)
-        edge_vec = pos[edge_dst] - pos[edge_src] + edge_offset
-        edge_features = self.blocks[0].conv.edge_features(edge_vec)
-        for block in self.blocks:
-            x = block(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features)
+        x = self.features(pos, numbers, edge_src, edge_dst, edge_offset)[0]
         return self.energy_scale * self.readout(x)
 
 
