@@ -5,7 +5,7 @@ Langevin trajectories at 500 K; trajectories 0–4 train, 5 validates, 6–7 tes
 into the package, which lesson 14 reads, prints and draws::
 
     python -m e3teach.studies ablation          # ~4 min on 2 cores
-    python -m e3teach.studies learning-curves   # ~11 min on 2 cores (two worker processes)
+    python -m e3teach.studies learning-curves   # ~8 min on 2 cores (two worker processes)
     python -m e3teach.studies nve               # ~5 min on 2 cores (needs tblite for the reference runs)
     python -m e3teach.studies versus-nequip     # ~4 min: the course's recipe and NequIP at equal time
     python -m e3teach.studies learning-curves --quick --out-dir /tmp/x   # a reduced run, as CI does
