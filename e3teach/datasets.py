@@ -84,8 +84,8 @@ def _labelled_copy(atoms, label, **info):
 
 
 def sample_md(atoms, calculator, label, *, temperature_K: float, timestep_fs: float,
-              equilibration_fs: float, sampling_fs: float, sample_every_fs: float, friction_per_fs: float,
-              seed: int, trajectory: int = 0) -> list:
+              equilibration_fs: float, sampling_fs: float, sample_every_fs: float,
+              friction_per_fs: float, seed: int, trajectory: int = 0) -> list:
     r"""Frames of one thermalized Langevin trajectory, labelled by ``label(atoms) -> {"energy", "forces", ...}``.
 
     Velocities from Maxwell–Boltzmann at ``temperature_K``; ``equilibration_fs`` of Langevin dynamics

@@ -231,7 +231,9 @@ class EquivarianceReport:
         return "\n".join([fmt(head)] + [fmt(r) for r in rows])
 
     def __str__(self) -> str:
-        return self.verdict()
+        """The verdict folded at 100 characters, continuation lines indented: what ``print(report)`` shows."""
+        import textwrap
+        return textwrap.fill(self.verdict(), 100, subsequent_indent="  ", break_on_hyphens=False)
 
     def __repr__(self) -> str:
         return self.verdict()

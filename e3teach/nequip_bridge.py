@@ -148,8 +148,9 @@ def energy_forces_of_positions(model, atoms, r_max: float):
     return energy_forces
 
 
-def nequip_trainer(model, data, *, steps: int | None = 80, lr: float = 1e-2, energy_weight: float = 1.0,
-                   seconds: float | None = None, final_lr_fraction: float = 0.1) -> AdamTrainer:
+def nequip_trainer(model, data, *, steps: int | None = 80, lr: float = 1e-2,
+                   energy_weight: float = 1.0, seconds: float | None = None,
+                   final_lr_fraction: float = 0.1) -> AdamTrainer:
     r"""A trainer (``e3teach.potentials.AdamTrainer``) of Adam over a nequip model, with the loss of lesson 14
     (:func:`e3teach.potentials.train_potential`):
 
@@ -215,15 +216,16 @@ def nequip_calculator(model, r_max: float):
     from nequip.integrations.ase import NequIPCalculator
 
     class Float64Data(NequIPCalculator):
-        """``from_ase`` builds tensors in torch's default dtype: float64 here whatever the default is."""
+        """``from_ase`` builds tensors in the default dtype: here float64, whatever the default."""
 
         def atoms_to_data(self, atoms):
             with default_dtype(torch.float64):
                 return super().atoms_to_data(atoms)
 
     names = type_names_of(model)
+    same_names = {n: n for n in names}
     transforms = [ChemicalSpeciesToAtomTypeMapper(model_type_names=names,
-                                                  chemical_species_to_atom_type_map={n: n for n in names}),
+                                                  chemical_species_to_atom_type_map=same_names),
                   NeighborListTransform(r_max=float(r_max))]
     return Float64Data(model.eval(), device="cpu", transforms=transforms)
 

@@ -66,8 +66,8 @@ def colab_install_source(repository: str = REPOSITORY, branch: str = BRANCH) -> 
         "import sys\n"
         "if \"google.colab\" in sys.modules:\n"
         "    import subprocess\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"{pip_target(repository, branch)}\"], "
-        "check=True)"
+        f"    package = \"{pip_target(repository, branch)}\"\n"
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", package], check=True)"
     )
 
 
