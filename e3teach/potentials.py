@@ -10,19 +10,16 @@ with :math:`\varepsilon_i` the output of a few gated point convolutions (lessons
 least-squares fit, :func:`fit_energy_shift`). An invariant energy of an equivariant network gives
 equivariant forces by construction: :math:`E(R\,p) = E(p)` implies :math:`F(R\,p) = R\,F(p)`.
 
-- :func:`generate_emt_data` — labelled structures from molecular dynamics with ase's EMT calculator.
 - :func:`batch_structures` / :class:`AtomsBatch` — many periodic structures as one graph.
-- :class:`InteratomicPotential` — the model; :func:`energy_and_forces`; :func:`train_potential`.
-- :class:`PotentialEnsemble` / :func:`train_ensemble` — many independent potentials trained in one pass
-  (learning curves: one member per training-set size and seed).
+- :class:`InteratomicPotential` — the model (its recipe: :data:`RECIPE`, :func:`course_potential`);
+  :func:`energy_and_forces`; :class:`AdamTrainer`, :func:`race`, :func:`course_trainer`, :func:`train_potential`.
+- :class:`DirectForceModel` — the same network with a ``1o`` force output (not conservative).
 - :class:`PotentialCalculator` — the trained model as an ``ase`` calculator (energy, forces), for MD.
 - :func:`validate_atoms` — the clear errors for input the model cannot handle.
 """
 from __future__ import annotations
 
-import math
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,9 +30,9 @@ from .crystals import periodic_radius_graph
 from .graph import radius_graph, scatter_sum
 from .models import GatedBlock, PointConvolution
 
-__all__ = ["validate_atoms", "thermalize", "generate_emt_data", "AtomsBatch", "batch_structures", "fit_energy_shift",
+__all__ = ["validate_atoms", "thermalize", "AtomsBatch", "batch_structures", "fit_energy_shift",
            "species_counts", "InteratomicPotential", "RECIPE", "RECIPE_TRAINING", "course_potential", "course_trainer", "average_num_neighbors", "rebuilt_in", "energy_and_forces", "minibatches", "AdamTrainer", "race", "potential_trainer", "train_potential", "full_batch_adam", "TrainingRun",
-           "DirectForceModel", "direct_forces", "direct_force_trainer", "train_direct_forces", "force_errors", "PotentialEnsemble", "train_ensemble", "PotentialCalculator", "run_nve", "energy_drift"]
+           "DirectForceModel", "direct_forces", "direct_force_trainer", "train_direct_forces", "force_errors", "PotentialCalculator", "run_nve", "energy_drift"]
 
 
 # ----------------------------------------------------------------------------- input validation
@@ -85,7 +82,7 @@ def validate_atoms(atoms, species=None, *, min_distance: float = 0.1) -> None:
                              "duplicated atoms, or check the cell if an atom sits on top of its image")
 
 
-# ----------------------------------------------------------------------------- data from EMT molecular dynamics
+# ----------------------------------------------------------------------------- velocities
 def thermalize(atoms, temperature_K: float, rng) -> None:
     """Maxwell–Boltzmann velocities at ``temperature_K`` (ase's ``thermalize_momenta``, or its older name)."""
     try:
@@ -94,50 +91,6 @@ def thermalize(atoms, temperature_K: float, rng) -> None:
     except ImportError:  # pragma: no cover - older ase
         from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
         MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
-
-
-def generate_emt_data(temperatures=(300, 600, 900, 1200), *, trajectories_per_temperature: int = 2,
-                      frames_per_trajectory: int = 12, sample_every: int = 8, timestep_fs: float = 4.0,
-                      elements=("Ag", "Au"), lattice_constant: float = 4.08, repeat=(2, 2, 2),
-                      seed: int = 0) -> list:
-    r"""Structures labelled by ase's EMT calculator, sampled from Langevin molecular dynamics.
-
-    Each trajectory starts from a periodic fcc cell (``repeat`` copies of the primitive cell) whose
-    sites get random ``elements`` (a random alloy, a new composition per trajectory), slightly
-    rattled, with Maxwell–Boltzmann velocities at temperature :math:`T`; it then runs Langevin
-    dynamics at :math:`T` and keeps one frame every ``sample_every`` steps. Returns a list of
-    ``ase.Atoms``, each with its EMT energy and forces stored (``atoms.get_potential_energy()``,
-    ``atoms.get_forces()`` read them back). ``seed`` fixes everything.
-    """
-    from ase import units
-    from ase.build import bulk
-    from ase.calculators.emt import EMT
-    from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.data import atomic_numbers
-    from ase.md.langevin import Langevin
-
-    rng = np.random.default_rng(seed)
-    numbers = [atomic_numbers[e] for e in elements]
-    frames = []
-    for temperature in temperatures:
-        for _ in range(trajectories_per_temperature):
-            atoms = bulk(elements[0], "fcc", a=lattice_constant).repeat(repeat)
-            atoms.set_atomic_numbers(rng.choice(numbers, size=len(atoms)))
-            atoms.rattle(0.05, rng=rng)
-            atoms.calc = EMT()
-            thermalize(atoms, 2.0 * temperature, rng)          # half goes into potential energy
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)   # ase's note on fixcm
-                dynamics = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature, friction=0.02,
-                                    fixcm=False, rng=rng)
-                for _ in range(frames_per_trajectory):
-                    dynamics.run(sample_every)
-                    frame = atoms.copy()
-                    frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(),
-                                                       forces=atoms.get_forces())
-                    frame.info["temperature_K"] = temperature
-                    frames.append(frame)
-    return frames
 
 
 # ----------------------------------------------------------------------------- batching
@@ -568,136 +521,6 @@ def force_errors(model: InteratomicPotential, data: AtomsBatch) -> dict:
     return {"energy_mae_per_atom": float(((energy.detach() - data.energy) / n_atoms).abs().mean()),
             "force_mae": float((forces.detach() - data.forces).abs().mean()),
             "force_rmse": float((forces.detach() - data.forces).pow(2).mean().sqrt())}
-
-
-# ----------------------------------------------------------------------------- many models at once
-class _RadialMLPEnsemble(torch.nn.Module):
-    """``n_models`` copies of an ``e3nn.nn.FullyConnectedNet`` (same normalization), applied with ``bmm``
-    to inputs (n_models, E, h_in): model ``m`` only sees row ``m``."""
-
-    def __init__(self, n_models: int, hs):
-        super().__init__()
-        from e3nn.math import normalize2mom
-        self.hs = list(hs)
-        self.weights = torch.nn.ParameterList(torch.nn.Parameter(torch.randn(n_models, a, b))
-                                              for a, b in zip(self.hs[:-1], self.hs[1:]))
-        self.act = normalize2mom(torch.nn.functional.silu)
-
-    def forward(self, x):
-        for k, w in enumerate(self.weights):
-            x = torch.bmm(x, w / math.sqrt(w.shape[1]))
-            if k < len(self.weights) - 1:
-                x = self.act(x)
-        return x
-
-
-class PotentialEnsemble(torch.nn.Module):
-    """``n_models`` independent :class:`InteratomicPotential` s evaluated in one pass.
-
-    Every trainable parameter of an :class:`InteratomicPotential` lives in the radial MLPs of its
-    convolutions (the tensor products take their weights from them, the gates have none), so an
-    ensemble shares the template's tensor products and gates and stacks the MLP weights along a first
-    axis of size ``n_models``. Structure ``s`` of a batch is evaluated by member ``graph_member[s]``.
-    Gradients of a sum of per-member losses do not mix, and Adam acts per parameter, so training the
-    ensemble trains each member exactly as :func:`train_potential` would (checked in the tests) —
-    only much faster for tiny models, whose cost is the per-operation overhead. ``member(m)`` returns
-    member ``m`` as a stand-alone :class:`InteratomicPotential`.
-    """
-
-    def __init__(self, n_models: int, species, **model_kwargs):
-        super().__init__()
-        plain = dict(radial_basis="smooth_finite", tensor_product="full", self_connection=False, embedding=None,
-                     readout="conv")
-        changed = [f"{k}={model_kwargs[k]!r}" for k, v in plain.items() if k in model_kwargs and model_kwargs[k] != v]
-        if changed:
-            raise ValueError(f"an ensemble stacks the radial MLPs only, so it takes the plain model: drop {', '.join(changed)}")
-        self.n_models = int(n_models)
-        self.template = InteratomicPotential(species, **model_kwargs)
-        for p in self.template.parameters():
-            p.requires_grad_(False)
-        self.species, self.r_max = self.template.species, self.template.r_max
-        self.convs = [block.conv for block in self.template.blocks] + [self.template.readout]
-        self.mlps = torch.nn.ModuleList(_RadialMLPEnsemble(self.n_models, conv.weights.hs) for conv in self.convs)
-        if model_kwargs.get("zero_init_readout", True):
-            with torch.no_grad():
-                self.mlps[-1].weights[-1].zero_()
-        self.register_buffer("energy_scale", torch.ones(self.n_models))
-        self.register_buffer("energy_shift", torch.zeros(self.n_models, len(self.species)))
-
-    def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset, graph_member):
-        index = _species_index(numbers, self.species)
-        x = torch.nn.functional.one_hot(index, len(self.species)).to(pos.dtype)
-        edge_vec = pos[edge_dst] - pos[edge_src] + edge_offset
-        atom_member = graph_member[batch]
-        edge_member = atom_member[edge_dst]
-        # slot of each edge among the edges of its member: rows of the (n_models, E_max, ...) MLP input
-        rank = torch.nn.functional.one_hot(edge_member, self.n_models).cumsum(0)[torch.arange(len(edge_member)), edge_member] - 1
-        e_max = int(rank.max()) + 1 if rank.numel() else 0
-        gates = [block.gate for block in self.template.blocks] + [None]
-        for conv, mlp, gate in zip(self.convs, self.mlps, gates):
-            sh = o3.spherical_harmonics(conv.irreps_sh, edge_vec, normalize=True, normalization="component")
-            basis = conv.radial(edge_vec.norm(dim=1))
-            padded = basis.new_zeros(self.n_models, e_max, basis.shape[1]).index_put((edge_member, rank), basis)
-            weights = mlp(padded)[edge_member, rank]
-            x = scatter_sum(conv.tp(x[edge_src], sh, weights), edge_dst, x.shape[0]) / math.sqrt(conv.num_neighbors)
-            if gate is not None:
-                x = gate(x)
-        atom_energy = self.energy_scale[atom_member] * x[:, 0] + self.energy_shift[atom_member, index]
-        return scatter_sum(atom_energy, batch, num_graphs)
-
-    def member(self, m: int) -> InteratomicPotential:
-        """Member ``m`` as a stand-alone :class:`InteratomicPotential` (a copy)."""
-        import copy
-        model = copy.deepcopy(self.template)
-        with torch.no_grad():
-            for conv_copy, mlp in zip([b.conv for b in model.blocks] + [model.readout], self.mlps):
-                for layer, w in zip(conv_copy.weights, mlp.weights):
-                    layer.weight.copy_(w[m])
-            model.energy_scale.copy_(self.energy_scale[m])
-            model.energy_shift.copy_(self.energy_shift[m])
-        for p in model.parameters():
-            p.requires_grad_(True)
-        return model
-
-
-def train_ensemble(ensemble: PotentialEnsemble, datasets, *, steps: int = 200, lr: float = 1e-2,
-                   energy_weight: float = 1.0) -> TrainingRun:
-    """Train member ``m`` of ``ensemble`` on ``datasets[m]`` (a list of labelled ``ase.Atoms``), all at once.
-
-    Same loss, per-member energy shift and scale, optimizer and schedule as :func:`train_potential`;
-    the loss minimised is the sum of the members' losses. ``run.losses`` holds that sum per step.
-    """
-    datasets = [list(d) for d in datasets]
-    if len(datasets) != ensemble.n_models:
-        raise ValueError(f"{len(datasets)} training sets for an ensemble of {ensemble.n_models} members: give one per member")
-    dtype = ensemble.energy_scale.dtype
-    data = batch_structures([a for d in datasets for a in d], ensemble.r_max, dtype, species=ensemble.species)
-    if data.energy is None:
-        raise ValueError("some structures have no energy/force labels")
-    graph_member = torch.repeat_interleave(torch.arange(ensemble.n_models), torch.tensor([len(d) for d in datasets]))
-    atom_member = graph_member[data.batch]
-    n_atoms = data.atoms_per_graph.to(dtype)
-    with torch.no_grad():
-        counts = species_counts(data, ensemble.species)
-        for m in range(ensemble.n_models):
-            mine = graph_member == m
-            ensemble.energy_shift[m] = fit_energy_shift(counts[mine], data.energy[mine])
-            ensemble.energy_scale[m] = data.forces[atom_member == m].pow(2).mean().sqrt()
-    scale2 = ensemble.energy_scale.pow(2)
-    graphs_per_member = torch.bincount(graph_member, minlength=ensemble.n_models).to(dtype)
-    components_per_member = 3 * torch.bincount(atom_member, minlength=ensemble.n_models).to(dtype)
-    params = [p for p in ensemble.parameters() if p.requires_grad]
-
-    def step_loss():
-        pos = data.pos.detach().requires_grad_(True)
-        energy = ensemble(pos, data.numbers, data.batch, data.num_graphs, data.edge_src, data.edge_dst,
-                          data.edge_offset, graph_member)
-        (grad,) = torch.autograd.grad(energy.sum(), pos, create_graph=True)
-        loss_e = scatter_sum(((energy - data.energy) / n_atoms).pow(2), graph_member, ensemble.n_models) / graphs_per_member
-        loss_f = scatter_sum((-grad - data.forces).pow(2).sum(1), atom_member, ensemble.n_models) / components_per_member
-        return ((energy_weight * loss_e + loss_f) / scale2).sum()
-
-    return full_batch_adam(ensemble, step_loss, steps=steps, lr=lr, params=params)
 
 
 # ----------------------------------------------------------------------------- ase calculator

@@ -17,6 +17,23 @@ def _molecule(seed=0):
     return Atoms("CH3OH", positions=rng.normal(scale=0.9, size=(6, 3)) + np.arange(6)[:, None] * 0.4)
 
 
+def _random_float64(model_class, **options):
+    """A float64 model with every weight drawn from N(0, 1): no accidental zeros hide a broken symmetry."""
+    with default_dtype(torch.float64):
+        model = model_class([1, 6, 8], r_max=3.0, **options)
+        for p in model.parameters():
+            torch.nn.init.normal_(p)
+    return model
+
+
+def _batch_at(atoms, pos, model):
+    """``atoms`` at positions ``pos`` (a float64 tensor that may require grad) as a one-structure batch."""
+    data = P.batch_structures([Atoms(numbers=atoms.numbers, positions=pos.detach().numpy())], model.r_max,
+                              torch.float64, species=model.species)
+    data.pos = pos
+    return data
+
+
 def test_bessel_basis_vanishes_smoothly_at_r_max():
     basis = BesselBasis(4.0, 8)
     r = torch.tensor([3.999, 4.0, 4.5, 0.5], dtype=torch.float64, requires_grad=True)
@@ -34,17 +51,10 @@ def test_a_convolution_without_any_path_is_refused():
 
 @pytest.mark.parametrize("options", [{}, dict(P.RECIPE)])
 def test_the_potential_is_e3_equivariant_in_float64(options):
-    atoms = _molecule()
-    with default_dtype(torch.float64):
-        model = P.InteratomicPotential([1, 6, 8], r_max=3.0, **options)
-        for p in model.parameters():
-            torch.nn.init.normal_(p)
+    atoms, model = _molecule(), _random_float64(P.InteratomicPotential, **options)
 
     def energy_forces(pos):
-        data = P.batch_structures([Atoms(numbers=atoms.numbers, positions=pos.detach().numpy())], 3.0,
-                                  torch.float64, species=model.species)
-        data.pos = pos
-        energy, forces = P.energy_and_forces(model, data)
+        energy, forces = P.energy_and_forces(model, _batch_at(atoms, pos, model))
         return energy[:, None], forces
 
     report = e3teach.check_point_model(energy_forces, torch.tensor(atoms.positions), irreps_out=["0e", "1o"])
@@ -52,17 +62,10 @@ def test_the_potential_is_e3_equivariant_in_float64(options):
 
 
 def test_direct_force_model_is_equivariant_but_not_conservative():
-    atoms = _molecule(1)
-    with default_dtype(torch.float64):
-        model = P.DirectForceModel([1, 6, 8], r_max=3.0, **P.RECIPE)
-        for p in model.parameters():
-            torch.nn.init.normal_(p)
+    atoms, model = _molecule(1), _random_float64(P.DirectForceModel, **P.RECIPE)
 
     def forces_of(pos):
-        data = P.batch_structures([Atoms(numbers=atoms.numbers, positions=pos.detach().numpy())], 3.0,
-                                  torch.float64, species=model.species)
-        data.pos = pos
-        return (P.direct_forces(model, data),)
+        return (P.direct_forces(model, _batch_at(atoms, pos, model)),)
 
     report = e3teach.check_point_model(forces_of, torch.tensor(atoms.positions), irreps_out=["1o"])
     assert report.ok, report.verdict()
@@ -111,11 +114,6 @@ def test_race_gives_equal_time_to_a_slow_and_a_fast_model():
                    P.AdamTrainer(slow, slow_loss, lr=1e-2, seconds=0.3)], warm_up=1)
     assert all(0.3 <= r.seconds < 0.5 for r in runs)
     assert len(runs[0].losses) > 3 * len(runs[1].losses)
-
-
-def test_ensemble_refuses_the_recipe_options():
-    with pytest.raises(ValueError, match="stacks the radial MLPs only.*tensor_product='uvu'"):
-        P.PotentialEnsemble(2, [1, 6], tensor_product="uvu")
 
 
 def test_course_potential_reads_the_neighbour_count_from_the_data():
