@@ -1015,13 +1015,34 @@ def mimebundle(fig: go.Figure, *, static: Any = None) -> dict:
     return bundle
 
 
-def show(fig: go.Figure, *, static: Any = None) -> None:
-    """Display a plotly figure with its static twin, as one output (see :func:`mimebundle`)."""
+def show(fig: Any, *, static: Any = None, alt: str | None = None) -> None:
+    """Display a figure with its text alternative, as one output.
+
+    ``fig``: a plotly figure (shown with its static twin, see :func:`mimebundle`) or a matplotlib
+    Figure (shown as a PNG, then closed so that the inline backend does not draw it twice).
+    ``alt``: one or two sentences saying what the figure shows and what it finds; it travels with the
+    picture as its alternative text (output metadata ``alt`` and the ``text/plain`` form).
+    """
+    import base64
+
     from IPython.display import display
 
-    if not isinstance(fig, go.Figure):
-        raise TypeError(f"show expects a plotly go.Figure, got {type(fig).__name__}; for a matplotlib figure use display(fig)")
-    display(mimebundle(fig, static=static), raw=True)
+    if isinstance(fig, go.Figure):
+        bundle = mimebundle(fig, static=static)
+    elif hasattr(fig, "savefig"):
+        import matplotlib.pyplot as plt
+
+        bundle = {"image/png": base64.b64encode(png_bytes(fig)).decode("ascii"),
+                  "text/plain": "<figure>"}
+        plt.close(fig)
+    else:
+        raise TypeError(f"show expects a plotly go.Figure or a matplotlib Figure, got {type(fig).__name__}")
+    metadata = None
+    if alt is not None:
+        alt = " ".join(str(alt).split())
+        bundle["text/plain"] = alt
+        metadata = {"image/png": {"alt": alt}}
+    display(bundle, raw=True, metadata=metadata)
 
 
 def side_by_side(figs: Sequence[go.Figure], titles: Sequence[str] | None = None, *, gap: float = 0.35,
