@@ -5,6 +5,12 @@ when its first cell is set up and inherits this process's environment, so we set
 ``E3TEACH_STRICT=1`` for notebooks in ``solutions/`` (a failing check raises there) and ``0``
 elsewhere (exercise stubs must only print "not attempted yet"; unit tests set it themselves).
 Unit tests run with one torch thread per worker.
+
+Order: pytest-xdist (``-n 2 --dist loadfile --no-loadscope-reorder``) hands whole files to the two workers
+in collection order, so we collect the longest files first (``LONGEST_FIRST``, measured with
+``pytest --durations=0``), then the notebooks, then the unit tests, many and short, which fill the gaps
+at the end. (xdist's default reorders files by their number of tests, which put the browser tests and
+the learning-curve study — few tests, minutes each — last, on one worker, while the other sat idle.)
 """
 import os
 import tempfile
@@ -21,6 +27,40 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(1)
 # Checkers record learners' verdicts (e3teach.progress) under the home folder; the tests never touch it.
 os.environ["E3TEACH_PROGRESS"] = str(Path(tempfile.mkdtemp(prefix="e3teach-test-")) / "progress.json")
+
+
+ROOT = Path(__file__).resolve().parent
+#: the test files that take longest (CPU-seconds on 2 cores, measured with ``pytest --durations=0``), longest
+#: first; keep the list short: only files that would otherwise end the run alone
+LONGEST_FIRST = (
+    "tests/test_browser_lab.py",          # JupyterLab + Chromium drawing two lessons
+    "tests/test_studies.py",              # a reduced learning-curve study
+    "lessons/14_energies_and_forces.ipynb",
+    "tests/test_site.py",                 # the website, built and opened in Chromium
+    "tests/test_locator.py",
+    "lessons/18_from_the_course_to_nequip.ipynb",
+    "tests/test_scale.py",                # data-parallel training in two processes
+    "lessons/01_why_symmetry.ipynb",
+    "lessons/19_debugging_equivariance.ipynb",
+    "lessons/16_performance_and_scale.ipynb",
+    "tests/test_graph_models_training.py",
+    "lessons/14b_potentials_in_practice.ipynb",
+)
+
+
+def _schedule_rank(item) -> tuple[int, int]:
+    try:
+        path = Path(str(item.fspath)).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return (3, 0)
+    if path in LONGEST_FIRST:
+        return (0, LONGEST_FIRST.index(path))
+    return (1, 0) if path.endswith(".ipynb") else (2, 0)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest files first, then notebooks, then unit tests (a stable sort: cells keep their order)."""
+    items.sort(key=_schedule_rank)
 
 
 @pytest.hookimpl(tryfirst=True)
