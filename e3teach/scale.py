@@ -11,6 +11,7 @@ rules make a measurement worth printing:
 What is here:
 
 - :func:`median_time`, :func:`compare_times` — the two rules above;
+- :func:`plain_log_ticks` — readable ticks on log-log plots;
 - :func:`fit_power_law` — the exponent :math:`k` of :math:`y \approx c\,x^k` (least squares in log-log);
 - :func:`saved_tensor_bytes` — the memory autograd keeps for the backward pass (exact, machine-independent);
 - :func:`uvu_then_linear` — the NequIP/MACE pattern: a ``uvu`` tensor product, then an ``o3.Linear``;
@@ -55,7 +56,8 @@ def median_time(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1) 
     return statistics.median(times)
 
 
-def compare_times(fns: dict[str, Callable[[], object]], *, repeats: int = 7, warmup: int = 2) -> dict[str, float]:
+def compare_times(fns: dict[str, Callable[[], object]], *, repeats: int = 7,
+                  warmup: int = 2) -> dict[str, float]:
     """Median seconds of each function, measured **interleaved**: round ``r`` calls every function once.
 
     A slow moment of the machine then slows every variant of that round, and ratios of the medians
@@ -104,6 +106,19 @@ def saved_tensor_bytes(fn: Callable[[], object]) -> int:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         fn()
     return sum(seen.values())
+
+
+def plain_log_ticks(ax, x=None) -> None:
+    """Readable ticks on log-log axes (matplotlib ``ax``): the measured ``x`` values as plain numbers,
+    without minor labels, and 1, 2, 5 × 10^k on the y axis as plain numbers (0.5, 1, 2, 5, 10, ...)."""
+    from matplotlib import ticker
+
+    if x is not None:
+        ax.set_xticks(list(x), [f"{v:g}" for v in x])
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
 
 
 def code_of(fn: Callable, *, docstring: bool = False, start: str | None = None) -> str:
@@ -230,7 +245,8 @@ def ddp_worker(rank: int, world_size: int, port: int, config: dict, out_path: st
     dist.init_process_group(backend, rank=rank, world_size=world_size)
     try:
         model = build_model(config).to(device)
-        ddp_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        device_ids = [device.index] if device.type == "cuda" else None
+        ddp_model = DistributedDataParallel(model, device_ids=device_ids)
         part = shard(config["pos"].shape[0], rank, world_size)
         pos, target = config["pos"][part].to(device), config["target"][part].to(device)
         grads, params = train_steps(ddp_model, pos, target, steps=config["steps"], lr=config["lr"])
@@ -308,7 +324,8 @@ def compile_tensor_product(device="cpu", *, n: int = 512, repeats: int = 15) -> 
         out_eager = tp(x, y)
         difference = float((out_compiled - out_eager).abs().max() / out_eager.abs().max())
         times = compare_times({"eager": lambda: _run_sync(tp, x, y, device),
-                               "compiled": lambda: _run_sync(compiled, x, y, device)}, repeats=repeats, warmup=2)
+                               "compiled": lambda: _run_sync(compiled, x, y, device)},
+                              repeats=repeats, warmup=2)
     return dict(compile_seconds=compile_seconds, max_difference=difference, n=n,
                 dtype=str(out_eager.dtype).removeprefix("torch."),
                 eager_seconds=times["eager"], compiled_seconds=times["compiled"])
@@ -383,18 +400,21 @@ class CompileJob:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
-    def result(self, budget: float) -> dict:
-        """Wait until ``budget`` seconds after the start; the report, or ``{"skipped": reason}``.
+    def result(self, budget: float | None = None) -> dict:
+        """Wait for the benchmark and return its report, or ``{"skipped": reason}`` if it failed.
 
-        A job still running at the deadline is stopped (only this job's own process).
+        Without a ``budget`` it waits as long as the benchmark takes (a cold compilation on a slow
+        machine: a minute or two), so the learner always sees a measurement of their own machine;
+        with one, a job still running ``budget`` seconds after its start is stopped (only this job's
+        own process).
         """
         try:
-            self.process.wait(timeout=max(0.0, budget - self.elapsed()))
+            self.process.wait(timeout=None if budget is None else max(0.0, budget - self.elapsed()))
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
             shutil.rmtree(os.path.dirname(self.out_path), ignore_errors=True)
-            return {"skipped": f"compilation did not finish within the notebook's budget of {budget:.0f} s on this "
+            return {"skipped": f"compilation did not finish within the budget of {budget:.0f} s on this "
                                "machine (a cold inductor cache and a busy CPU make it slow)"}
         try:
             if self.process.returncode != 0 or not os.path.exists(self.out_path):
@@ -442,7 +462,7 @@ def _main(argv: list[str]) -> int:
     return 2
 
 
-__all__ = ["median_time", "compare_times", "code_of", "fit_power_law", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
+__all__ = ["median_time", "compare_times", "code_of", "fit_power_law", "plain_log_ticks", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
            "uvu_then_linear", "random_graph", "print_compile_report", "free_port", "build_model", "graph_loss", "train_steps", "shard", "ddp_worker",
            "run_data_parallel", "relative_difference", "COMPILE_IRREPS", "compile_tensor_product", "graph_breaks_of_radius_graph", "compile_benchmark", "CompileJob"]
 
