@@ -39,6 +39,12 @@ from typing import Callable
 
 import torch
 
+from .models import UvuThenLinear  # its home is e3teach.models; re-exported for lesson 16
+
+__all__ = ["median_time", "compare_times", "code_of", "fit_power_law", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
+           "uvu_then_linear", "random_graph", "print_compile_report", "free_port", "build_model", "graph_loss", "train_steps", "shard", "ddp_worker",
+           "run_data_parallel", "relative_difference", "COMPILE_IRREPS", "compile_tensor_product", "graph_breaks_of_radius_graph", "compile_benchmark", "CompileJob"]
+
 
 # ------------------------------------------------------------------------------------ timing
 def median_time(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1) -> float:
@@ -129,9 +135,6 @@ def polar_irreps(mul: int, lmax: int):
     """``mul x 0e + mul x 1o + mul x 2e + ...`` up to ``lmax`` (parity (-1)^l, like spherical harmonics)."""
     from e3nn import o3
     return o3.Irreps([(mul, (l, (-1) ** l)) for l in range(lmax + 1)])
-
-
-from .models import UvuThenLinear  # noqa: E402  (its home is e3teach.models; kept here for lesson 16)
 
 
 def uvu_then_linear(irreps_in1, irreps_in2, irreps_out, **kwargs) -> UvuThenLinear:
@@ -441,10 +444,6 @@ def _main(argv: list[str]) -> int:
     print("usage: python -m e3teach.scale compile OUT.json [cpu] [cuda]")
     return 2
 
-
-__all__ = ["median_time", "compare_times", "code_of", "fit_power_law", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
-           "uvu_then_linear", "random_graph", "print_compile_report", "free_port", "build_model", "graph_loss", "train_steps", "shard", "ddp_worker",
-           "run_data_parallel", "relative_difference", "COMPILE_IRREPS", "compile_tensor_product", "graph_breaks_of_radius_graph", "compile_benchmark", "CompileJob"]
 
 if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))

@@ -1,4 +1,4 @@
-"""The exercise-checker framework (see ``shared/COURSE.md`` §6).
+"""The exercise-checker framework (how lessons use it: AUTHORING.md, "Exercises and checkers").
 
 A checker is an :class:`Exercise`: calling it with the learner's answer prints one line,
 
@@ -51,6 +51,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
+
+__all__ = ["CheckFailed", "NotAttempted", "fail", "strict", "Result", "Exercise", "exercise", "call", "learner",
+           "expect_tensor", "expect_close", "expect_equal", "as_torch", "as_number", "describe", "show", "usage",
+           "fail_if_float32_precision", "FLOAT64_HOW", "LOW_PRECISION", "STRICT_ENV", "is_stub", "exception_text",
+           "raised"]
 
 STRICT_ENV = "E3TEACH_STRICT"
 NOT_ATTEMPTED = ("not attempted yet — replace each `...` or `raise NotImplementedError` with your answer, "
@@ -543,9 +548,3 @@ def expect_equal(actual, expected, name: str, hint: str | None = None):
     if actual != expected:
         fail(f"`{name}` is {actual!r}, which is not right", hint)
     return actual
-
-
-__all__ = ["CheckFailed", "NotAttempted", "fail", "strict", "Result", "Exercise", "exercise", "call", "learner",
-           "expect_tensor", "expect_close", "expect_equal", "as_torch", "as_number", "describe", "show", "usage",
-           "fail_if_float32_precision", "FLOAT64_HOW", "LOW_PRECISION", "STRICT_ENV", "is_stub", "exception_text",
-           "raised"]
