@@ -1,4 +1,4 @@
-"""The exercise-checker framework (how lessons use it: AUTHORING.md, "Exercises and checkers").
+"""The exercise-checker framework (how lessons use it: AUTHORING.md, section "Checkers").
 
 A checker is an :class:`Exercise`: calling it with the learner's answer prints one line,
 
