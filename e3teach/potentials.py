@@ -489,7 +489,8 @@ class DirectForceModel(InteratomicPotential):
         self.readout = o3.Linear(self.blocks[-1].irreps_out, "1o")
 
     def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset):
-        """Forces, shape (N, 3): ``energy_scale`` times a ``1o`` per atom (the energy shift plays no part)."""
+        """Arguments as :meth:`InteratomicPotential.forward` → forces (N, 3), eV/Å: ``energy_scale`` times a ``1o``
+        per atom (the energy shift plays no part)."""
         x = self.features(pos, numbers, edge_src, edge_dst, edge_offset)[0]
         return self.energy_scale * self.readout(x)
 
