@@ -120,7 +120,7 @@ class AtomsBatch:
 
 
 def batch_structures(structures, r_max: float, dtype: torch.dtype | None = None, species=None) -> AtomsBatch:
-    """Concatenate ``ase.Atoms`` into one :class:`AtomsBatch` with their periodic neighbour lists.
+    """Concatenate ``ase.Atoms`` into one :class:`AtomsBatch` with their neighbour lists within ``r_max`` (Å).
 
     Each structure is first checked by :func:`validate_atoms` (a clear ``ValueError`` for bad input).
     The neighbour list is :func:`e3teach.crystals.periodic_radius_graph` (lesson 12) of each
@@ -297,8 +297,8 @@ RECIPE_TRAINING = dict(lr=2e-2, batch_size=10, energy_weight=1.0, final_lr_fract
 
 
 def course_potential(structures, r_max: float, *, dtype: torch.dtype | None = None, **overrides) -> InteratomicPotential:
-    """The course's potential (:data:`RECIPE`, changed by ``overrides``) for the species of ``structures``, its sums
-    over neighbours divided by the square root of their average number in ``structures`` (NequIP's choice)."""
+    """The course's potential (:data:`RECIPE`, changed by ``overrides``; cutoff ``r_max`` in Å) for the species of
+    ``structures``, its sums over neighbours divided by the square root of their average number in ``structures`` (NequIP's choice)."""
     from .env import default_dtype
     structures = list(structures)
     species = sorted({int(z) for atoms in structures for z in atoms.get_atomic_numbers()})
