@@ -128,6 +128,7 @@ class _LeakyTensorProduct(torch.nn.Module):
         self.irreps_out = tp.irreps_out
 
     def forward(self, *args):
+        """The tensor product's inputs → (..., irreps_out.dim), with a ReLU leak that breaks equivariance."""
         out = self.tp(*args)
         return out + 0.1 * torch.relu(out)
 
