@@ -19,8 +19,8 @@ from __future__ import annotations
 from ._check import check_equivariance, check_point_model, equivariance_error, is_dtype_error
 from ._elements import GROUP_LABELS, GROUPS, GroupElement, group_elements, group_key, random_rotation
 from ._locator import LocatorReport, ModuleCheck, locate_equivariance_break
-from ._report import FLOAT32_BUILT_TOLERANCE, TOLERANCE, EquivarianceReport
+from ._report import FLOAT32_BUILT_TOLERANCE, TOLERANCE, EquivarianceReport, default_tolerance
 
 __all__ = ["GroupElement", "EquivarianceReport", "random_rotation", "group_elements", "group_key", "GROUPS",
-           "GROUP_LABELS", "TOLERANCE", "FLOAT32_BUILT_TOLERANCE", "check_equivariance", "check_point_model",
+           "GROUP_LABELS", "TOLERANCE", "FLOAT32_BUILT_TOLERANCE", "default_tolerance", "check_equivariance", "check_point_model",
            "equivariance_error", "is_dtype_error", "ModuleCheck", "LocatorReport", "locate_equivariance_break"]
