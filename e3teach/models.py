@@ -65,7 +65,8 @@ class BesselBasis(torch.nn.Module):
 
     with :math:`u` the polynomial cutoff (:func:`polynomial_cutoff`, ``p = 6``): zero, with its first two
     derivatives, at :math:`r_\max`. The :math:`1/r` keeps short bonds well resolved, where
-    ``smooth_finite`` bumps spread evenly over :math:`[0, r_\max]`.
+    ``smooth_finite`` bumps spread evenly over :math:`[0, r_\max]`. ``r_max`` in the units of the
+    positions (Å for atoms).
     """
 
     def __init__(self, r_max: float, num_basis: int = 8, p: int = 6):
@@ -269,7 +270,8 @@ class EquivariantPointNet(torch.nn.Module):
     are given. ``layers`` gated blocks are followed by a final convolution to ``irreps_out``; the
     outputs are summed over the nodes of each graph (``pool=True``) or returned per node.
 
-    Call as ``model(pos)`` for one cloud, or ``model(pos, batch=batch)`` for a batch.
+    Call as ``model(pos)`` for one cloud, or ``model(pos, batch=batch)`` for a batch. ``r_max`` (the
+    radius of the graph and of the radial basis) is in the units of ``pos`` (Å for atoms).
     """
 
     def __init__(self, irreps_out, *, irreps_node_in="0e", irreps_hidden="8x0e + 8x0o + 4x1e + 4x1o + 2x2e + 2x2o",

@@ -118,6 +118,11 @@ class AtomsBatch:
     def atoms_per_graph(self) -> torch.Tensor:
         return torch.bincount(self.batch, minlength=self.num_graphs)
 
+    def __repr__(self) -> str:
+        labels = "labelled" if self.energy is not None else "no labels"
+        return (f"AtomsBatch({self.num_graphs} structures, {len(self.pos)} atoms, {len(self.edge_src)} edges, "
+                f"{labels}, {str(self.pos.dtype).removeprefix('torch.')})")
+
 
 def batch_structures(structures, r_max: float, dtype: torch.dtype | None = None, species=None) -> AtomsBatch:
     """Concatenate ``ase.Atoms`` into one :class:`AtomsBatch` with their neighbour lists within ``r_max`` (Å).
