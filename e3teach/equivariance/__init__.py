@@ -13,6 +13,11 @@ error per group element and per output irrep, so a failure says *where* and *for
 ``e3nn.util.test.equivariance_error`` does the core comparison too; we add the per-irrep breakdown,
 point-cloud models with optional features, readable verdicts and an HTML table. Our unit tests
 compare both on the same models.
+
+One module per job, each re-exported here: ``_elements`` (the groups and their sampled elements),
+``_report`` (:class:`EquivarianceReport` and the default tolerances :data:`TOLERANCE`,
+:data:`FLOAT32_BUILT_TOLERANCE`), ``_check`` (:func:`check_equivariance`, :func:`check_point_model`) and
+``_locator`` (:func:`locate_equivariance_break`: the check on every submodule's output).
 """
 from __future__ import annotations
 
@@ -22,5 +27,6 @@ from ._locator import LocatorReport, ModuleCheck, locate_equivariance_break
 from ._report import FLOAT32_BUILT_TOLERANCE, TOLERANCE, EquivarianceReport, default_tolerance
 
 __all__ = ["GroupElement", "EquivarianceReport", "random_rotation", "group_elements", "group_key", "GROUPS",
-           "GROUP_LABELS", "TOLERANCE", "FLOAT32_BUILT_TOLERANCE", "default_tolerance", "check_equivariance", "check_point_model",
-           "equivariance_error", "is_dtype_error", "ModuleCheck", "LocatorReport", "locate_equivariance_break"]
+           "GROUP_LABELS", "TOLERANCE", "FLOAT32_BUILT_TOLERANCE", "default_tolerance", "check_equivariance",
+           "check_point_model", "equivariance_error", "is_dtype_error", "ModuleCheck", "LocatorReport",
+           "locate_equivariance_break"]

@@ -28,7 +28,7 @@ or cluster, robust to noisy coordinates), :func:`schoenflies_name` (the name of 
 :func:`degeneracies`, :func:`tensor_component_count`.
 
 Groups are *named from their structure* — how many rotations of each order, whether the inversion
-is there, how many mirrors (see :func:`e3teach.point_groups._naming.schoenflies`) — never from rounded numbers; :func:`fingerprint`
+is there, how many mirrors (see ``_naming.schoenflies``) — never from rounded numbers; :func:`fingerprint`
 (the multiset of (det, trace)) is kept as an orientation-independent description for comparisons.
 """
 from __future__ import annotations
