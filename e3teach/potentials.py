@@ -302,8 +302,9 @@ RECIPE_TRAINING = dict(lr=2e-2, batch_size=10, energy_weight=1.0, final_lr_fract
 
 
 def course_potential(structures, r_max: float, *, dtype: torch.dtype | None = None, **overrides) -> InteratomicPotential:
-    """The course's potential (:data:`RECIPE`, changed by ``overrides``; cutoff ``r_max`` in Å) for the species of
-    ``structures``, its sums over neighbours divided by the square root of their average number in ``structures`` (NequIP's choice)."""
+    """The course's potential (:data:`RECIPE`, changed by ``overrides``; cutoff ``r_max`` in Å) for the species
+    of ``structures``, its sums over neighbours divided by the square root of their average number in
+    ``structures`` (NequIP's choice)."""
     from .env import default_dtype
     structures = list(structures)
     species = sorted({int(z) for atoms in structures for z in atoms.get_atomic_numbers()})
