@@ -32,8 +32,12 @@ from .models import GatedBlock, PointConvolution
 from .training import TrainingRun
 
 __all__ = ["validate_atoms", "thermalize", "AtomsBatch", "batch_structures", "fit_energy_shift",
-           "species_counts", "InteratomicPotential", "RECIPE", "RECIPE_TRAINING", "course_potential", "course_trainer", "average_num_neighbors", "rebuilt_in", "energy_and_forces", "minibatches", "AdamTrainer", "race", "potential_trainer", "train_potential", "full_batch_adam", "TrainingRun",
-           "DirectForceModel", "direct_forces", "direct_force_trainer", "train_direct_forces", "force_errors", "prediction_errors", "ForceErrors", "PotentialCalculator", "run_nve", "energy_drift"]
+           "species_counts", "InteratomicPotential", "RECIPE", "RECIPE_TRAINING",
+           "course_potential", "course_trainer", "average_num_neighbors", "rebuilt_in",
+           "energy_and_forces", "minibatches", "AdamTrainer", "race", "potential_trainer",
+           "train_potential", "full_batch_adam", "TrainingRun", "DirectForceModel", "direct_forces",
+           "direct_force_trainer", "train_direct_forces", "force_errors", "prediction_errors",
+           "ForceErrors", "PotentialCalculator", "run_nve", "energy_drift"]
 
 
 # ----------------------------------------------------------------------------- input validation
