@@ -28,7 +28,8 @@ def _text(value) -> str:
 
 
 def problems(path: Path) -> list[str]:
-    """Lines over WIDTH characters (code, streams, text/plain results) and lesson images without alt text."""
+    """Lines over WIDTH characters (code, streams, text/plain results shown as text: not the alt text of a
+    picture nor the fallback of an HTML table) and lesson images without alt text."""
     found = []
     lesson = path.parent.name == "lessons"
     for index, cell in enumerate(json.loads(path.read_text())["cells"]):
@@ -44,8 +45,8 @@ def problems(path: Path) -> list[str]:
                 texts.append(_text(output["text"]))
             elif kind in ("execute_result", "display_data"):
                 data = output.get("data", {})
-                if "text/plain" in data and "image/png" not in data:   # with a picture it is the alt
-                    texts.append(_text(data["text/plain"]))
+                if "text/plain" in data and not {"image/png", "text/html"} & set(data):
+                    texts.append(_text(data["text/plain"]))     # else shown: the picture or the table
                 alt = (output.get("metadata", {}).get("image/png") or {}).get("alt")
                 if lesson and "image/png" in data and not alt:
                     found.append(f"cell {index}: an image without alt text (use viz.show(fig, alt=...))")
