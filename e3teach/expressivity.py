@@ -145,7 +145,7 @@ class DistanceMPNN(torch.nn.Module):
         """``pos`` (N, 3), ``batch`` (N,) graph index or None → (num_graphs, n_out), after ``depth`` layers (all by default)."""
         batch, n_graphs = _batch_of(pos, batch)
         src, dst = radius_graph(pos, self.r_max, batch)
-        rbf = self.radial((pos[dst] - pos[src]).norm(dim=1))          # the only geometry it ever sees
+        rbf = self.radial((pos[dst] - pos[src]).norm(dim=1))  # the only geometry it ever sees
         h = pos.new_ones(pos.shape[0], self.hidden)
         for message, update in list(zip(self.messages, self.updates))[:depth]:
             m = scatter_sum(message(torch.cat([h[src], rbf], dim=1)), dst, pos.shape[0])

@@ -165,9 +165,12 @@ class RepresentationReport:
         return "\n".join(f"{a.ljust(width)}  {b}" for a, b in rows)
 
     def __str__(self) -> str:
-        return self.verdict()
+        """The verdict folded at 100 characters, continuation lines indented: what ``print(report)`` shows."""
+        import textwrap
+        return textwrap.fill(self.verdict(), 100, subsequent_indent="  ", break_on_hyphens=False)
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        return self.verdict()
 
     def _repr_html_(self) -> str:
         body = ""

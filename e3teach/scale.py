@@ -113,17 +113,22 @@ def saved_tensor_bytes(fn: Callable[[], object]) -> int:
 
 
 def code_of(fn: Callable, *, docstring: bool = False, start: str | None = None) -> str:
-    """The source of ``fn`` to print in a lesson, without its docstring (unless ``docstring``);
-    with ``start``, only the lines from the first one containing ``start``."""
+    """The source of ``fn`` to print in a lesson, without docstrings (its own and those of the functions
+    and classes it defines inside, unless ``docstring``); with ``start``, only the lines from the first
+    one containing ``start``."""
     import ast
     import inspect
     import textwrap
     source = textwrap.dedent(inspect.getsource(fn))
     lines = source.splitlines()
-    body = ast.parse(source).body[0].body
-    if not docstring and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        del lines[body[0].lineno - 1: body[0].end_lineno]
+    if not docstring:
+        spans = [(node.body[0].lineno, node.body[0].end_lineno) for node in ast.walk(ast.parse(source))
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                 and len(node.body) > 1 and isinstance(node.body[0], ast.Expr)
+                 and isinstance(node.body[0].value, ast.Constant) and isinstance(node.body[0].value.value, str)]
+        for first, last in sorted(spans, reverse=True):
+            blank = last < len(lines) and not lines[last].strip()      # the empty line after it, too
+            del lines[first - 1: last + blank]
     if start is not None:
         first = next(i for i, line in enumerate(lines) if start in line)
         lines = lines[first:]

@@ -44,6 +44,7 @@ import os
 import re
 import sys
 import sysconfig
+import textwrap
 import traceback
 from dataclasses import dataclass
 from fractions import Fraction
@@ -103,8 +104,11 @@ class Result:
         return self.status == "pass"
 
     def __str__(self) -> str:
+        """One verdict, folded at 100 columns (continuation lines indented) so no notebook scrolls."""
         icon = {"pass": "✅", "fail": "❌", "not attempted": "⏳", "checker error": "⚠️"}[self.status]
-        return f"{icon} {self.name} · {self.title}: {self.message}"
+        text = f"{icon} {self.name} · {self.title}: {self.message}"
+        return "\n".join(textwrap.fill(line, width=100, subsequent_indent="   ", break_on_hyphens=False)
+                         for line in text.split("\n"))
 
     __repr__ = __str__
 
