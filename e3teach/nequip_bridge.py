@@ -157,7 +157,7 @@ def nequip_trainer(model, data, *, steps: int | None = 80, lr: float = 1e-2,
     .. math:: \mathcal L = w_E\,\overline{(\Delta E / N)^2} / \sigma_F^2 + \overline{|\Delta F|^2} / \sigma_F^2,
 
     energies per atom, :math:`\sigma_F` the RMS force component of ``data`` (one batched dict, or a list of
-    them: minibatches, one per step, in turn); the budget is ``steps`` or ``seconds`` of wall time, the
+    them: minibatches, one per step, in turn); the budget is ``steps`` or ``seconds`` of CPU time, the
     learning rate decaying linearly to ``final_lr_fraction`` of ``lr``. The per-species energy shifts and the
     energy scale are the model's own (set when it is built). What ``nequip-train`` does besides: validation,
     EMA weights, checkpoints.

@@ -37,7 +37,11 @@ __all__ = ["validate_atoms", "thermalize", "AtomsBatch", "batch_structures", "fi
            "energy_and_forces", "minibatches", "AdamTrainer", "race", "potential_trainer",
            "train_potential", "full_batch_adam", "TrainingRun", "DirectForceModel", "direct_forces",
            "direct_force_trainer", "train_direct_forces", "force_errors", "prediction_errors",
-           "ForceErrors", "PotentialCalculator", "run_nve", "energy_drift"]
+           "ForceErrors", "PotentialCalculator", "run_nve", "energy_drift", "TRAINING_CLOCK"]
+
+#: The clock of training budgets given in seconds: CPU seconds of this process. With one torch thread (the
+#: notebooks' setting) it runs as the wall clock on an idle machine and slows down with it on a busy one.
+TRAINING_CLOCK = time.process_time
 
 
 # ----------------------------------------------------------------------------- input validation
@@ -349,7 +353,8 @@ def energy_and_forces(model: InteratomicPotential, data: AtomsBatch, *, training
 class AdamTrainer:
     """One training, stepped by hand: Adam on ``step_loss()``, the learning rate decaying linearly from ``lr``
     to ``final_lr_fraction * lr`` over the budget — ``steps`` steps, or ``seconds`` of the time spent in
-    this trainer's own steps. ``step()`` takes one step; ``done`` says when the budget is spent; ``run`` is
+    this trainer's own steps, measured by :data:`TRAINING_CLOCK` (the process's CPU time: a machine busy with
+    other work slows a training down but does not shorten it). ``step()`` takes one step; ``done`` says when the budget is spent; ``run`` is
     the :class:`TrainingRun` (model, losses, seconds). :func:`race` steps several trainers in turn.
     """
 
@@ -375,7 +380,7 @@ class AdamTrainer:
 
     def step(self) -> float:
         """One Adam step at the scheduled learning rate; returns the loss."""
-        start = time.perf_counter()
+        start = TRAINING_CLOCK()
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr * (1.0 - (1.0 - self.final_lr_fraction) * min(self.progress, 1.0))
         loss = self.step_loss()
@@ -383,7 +388,7 @@ class AdamTrainer:
         loss.backward()
         self.optimizer.step()
         self.run.losses.append(float(loss.detach()))
-        self.run.seconds += time.perf_counter() - start
+        self.run.seconds += TRAINING_CLOCK() - start
         return self.run.losses[-1]
 
     def warm_up(self, calls: int = 2) -> None:
@@ -403,8 +408,8 @@ class AdamTrainer:
 def race(trainers, *, warm_up: int = 2) -> list:
     """Train several :class:`AdamTrainer` s side by side: always step the one that has spent the least time.
 
-    With budgets in seconds, each model gets the same wall time on the same machine *at the same moments*,
-    so a busy machine slows both alike: the fair way to compare two models at equal time. Each trainer first
+    With budgets in seconds, each model gets the same CPU time (:data:`TRAINING_CLOCK`) on the same machine *at
+    the same moments*, so a busy machine slows both alike: the fair way to compare two models at equal time. Each trainer first
     runs ``warm_up`` untimed calls (:meth:`AdamTrainer.warm_up`): one-time compilation is not training."""
     trainers = list(trainers)
     for trainer in trainers:
@@ -418,7 +423,7 @@ def full_batch_adam(model: torch.nn.Module, step_loss, *, steps: int | None = No
                     params=None, seconds: float | None = None, final_lr_fraction: float = 0.1) -> TrainingRun:
     """The course's training loop (:class:`AdamTrainer` run to the end): Adam steps on ``step_loss()``, the
     learning rate decaying linearly from ``lr`` to ``final_lr_fraction * lr``; the budget is ``steps`` steps or
-    ``seconds`` of wall time. Returns the :class:`TrainingRun` (model, loss per step, seconds)."""
+    ``seconds`` of CPU time. Returns the :class:`TrainingRun` (model, loss per step, seconds)."""
     return AdamTrainer(model, step_loss, lr=lr, steps=steps, seconds=seconds, params=params,
                        final_lr_fraction=final_lr_fraction).finish()
 
@@ -442,7 +447,7 @@ def potential_trainer(model: InteratomicPotential, data, *, steps: int | None = 
     step, in turn). Before training, ``energy_shift`` is set by :func:`fit_energy_shift` and
     ``energy_scale`` to the RMS force component :math:`\sigma_F` of all the data (so the network's
     outputs are of order one). Energies are compared per atom. The budget is ``steps``, or ``seconds``
-    of wall time (then ``steps`` is ignored); the learning rate decays linearly to ``final_lr_fraction``.
+    of CPU time (then ``steps`` is ignored); the learning rate decays linearly to ``final_lr_fraction``.
     """
     batches = [data] if isinstance(data, AtomsBatch) else list(data)
     if not batches or any(b.energy is None for b in batches):

@@ -72,13 +72,18 @@ class LocatorReport:
                 f"error {first.error_text} on {worst}")
 
     def __str__(self) -> str:
-        width = max([len(m.name) for m in self.modules] + [6])
-        lines = [f"{'✅' if m.ok else '❌'} {m.name:<{width}}  {m.kind:<28} max error {m.error_text:<8}  [{m.irreps}]"
-                 for m in self.modules]
+        """One line per submodule (verdict, name, max error, irreps out; the kinds are in the HTML table),
+        then the verdict: lines within 100 characters for short irreps."""
+        import textwrap
+        width = max([len(m.name) for m in self.modules] + [9])
+        lines = [f"   {'submodule':<{width}}  {'max error':<9}  irreps out"]
+        lines += [f"{'✅' if m.ok else '❌'} {m.name:<{width}}  {m.error_text:<9}  {m.irreps}" for m in self.modules]
         if self.unchecked:
             shown = ", ".join(self.unchecked[:4]) + (", ..." if len(self.unchecked) > 4 else "")
             lines.append(f"   {len(self.unchecked)} submodules not checked (no irreps_out): {shown}")
-        return "\n".join(lines + [self.verdict()])
+        fold = lambda line: line if len(line) <= 100 else textwrap.fill(
+            line, 100, subsequent_indent="     ", break_on_hyphens=False)
+        return "\n".join(fold(line) for line in lines + [self.verdict()])
 
     __repr__ = __str__
 
