@@ -17,9 +17,6 @@ NOT_YET = {
     "lessons/09_tetris.ipynb", "solutions/09_tetris.ipynb",
     "lessons/11_symmetry_breaking.ipynb", "solutions/11_symmetry_breaking.ipynb",
     "lessons/16_performance_and_scale.ipynb", "solutions/16_performance_and_scale.ipynb",
-    # edited on branch notebooks (commit 88e663f: alt text, no aliases) but not re-executed: its 5 s
-    # wall-clock training race misses its accuracy asserts on a loaded machine; run it on a quiet one
-    "lessons/18_from_the_course_to_nequip.ipynb",
 }
 
 NOTEBOOKS = sorted(str(p.relative_to(ROOT)) for folder in ("lessons", "solutions")
