@@ -1,8 +1,8 @@
 r"""Protein backbones as point clouds (lesson 21).
 
 A peptide chain is a repeat of N–Cα–C(=O); its shape is fixed, at ideal bond lengths and angles, by two
-dihedral angles per residue: :math:`\varphi_i` (C\ :sub:`i-1`–N–Cα–C) and :math:`\psi_i` (N–Cα–C–N\ :sub:`i+1`),
-in degrees, IUPAC-IUB convention (Biochemistry 9, 3471 (1970)); the peptide bond :math:`\omega` is 180° (trans).
+dihedral angles per residue: φ_i (C_{i-1}–N–Cα–C) and ψ_i (N–Cα–C–N_{i+1}), in degrees, IUPAC-IUB convention
+(Biochemistry 9, 3471 (1970)); the peptide bond ω is 180° (trans).
 
 - :data:`CONFORMATIONS` — the (φ, ψ) of the regular secondary structures; :func:`sample_angles` draws chains
   of segments around them ("coil" draws every residue from another Ramachandran region).

@@ -45,7 +45,8 @@ def _diagnose_dihedral(out: torch.Tensor, phi: torch.Tensor) -> None:
         fail("your angles have the opposite sign: α-helix φ should come out near −57°, you get +57°",
              "IUPAC sign: positive when, looking along b → c, the far bond turns clockwise; flip the sine")
     if torch.allclose(torch.remainder(out - phi + 1.0, 360.0), torch.ones_like(phi), atol=1e-3):
-        fail("right modulo 360°, but outside the convention's range (−180°, 180°]: α-helix φ is −57°, not 303°",
+        fail("right modulo 360°, but outside the convention's range (−180°, 180°]: "
+             "α-helix φ is −57°, not 303°",
              "atan2 already returns (−180°, 180°]: do not shift it")
     if torch.allclose(out.abs(), phi.abs(), atol=1e-3):
         fail("right size, wrong sign on some angles: an arccos of the cosine loses the sign",
