@@ -12,6 +12,7 @@ dihedral angles per residue: φ_i (C_{i-1}–N–Cα–C) and ψ_i (N–Cα–C�
 - :func:`mirror`, :func:`chirality` — the mirror image (an all-D peptide) and the handedness of each Cα,
   the pseudoscalar :math:`(N - C_\alpha)\cdot[(C - C_\alpha)\times(C_\beta - C_\alpha)]` (positive for L).
 - :func:`ideal_virtual_cb` — the classic virtual Cβ from N, Cα, C at ideal geometry.
+- :func:`kabsch`, :func:`superposed_rmsd` — the best proper superposition of two chains, and their RMSD.
 - :func:`batch_chains` — many chains as one atom graph input (positions, one-hot atom types, Cα indices).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .models import GatedBlock, PointConvolution, tp_path_exists
 
 __all__ = ["ATOMS", "BACKBONE", "CONFORMATIONS", "COIL_REGIONS", "CLASSES", "AMINO_ACIDS", "Peptide",
            "build_peptide", "dihedral", "backbone_dihedrals", "helix_parameters", "mirror", "chirality",
-           "ideal_virtual_cb", "angle_deg", "superposed_rmsd", "bonds", "sample_angles", "random_chain",
+           "ideal_virtual_cb", "angle_deg", "kabsch", "superposed_rmsd", "bonds", "sample_angles", "random_chain",
            "ChainBatch", "batch_chains", "ResidueNetwork", "fit"]
 
 #: Atoms kept per residue, in this order (Cβ last: glycine has none, so it is left out of the sequences).
@@ -270,18 +271,27 @@ class ResidueNetwork(torch.nn.Module):
         return f"{self.irreps_in} -> {self.irreps_out}, r_max={self.r_max}"
 
 
-def superposed_rmsd(a: torch.Tensor, b: torch.Tensor) -> float:
-    r"""RMSD (Å) between point sets ``a`` and ``b`` (same shape, (..., 3)) after the best *proper* rotation
-    and translation of ``a`` onto ``b`` (Kabsch: SVD of the covariance, det fixed to +1, so a mirror image
-    is not superposed onto its original by a reflection)."""
+def kabsch(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""The best *proper* superposition of points ``a`` onto ``b`` (same shape, (..., 3)): ``(rotation,
+    centre_a, centre_b)`` such that ``(x - centre_a) @ rotation + centre_b`` moves any points with ``a``.
+
+    Kabsch's method: SVD of the covariance of the centred points, with the determinant fixed to +1, so a
+    mirror image is never superposed onto its original by a reflection."""
     a, b = a.reshape(-1, 3), b.reshape(-1, 3)
     if a.shape != b.shape:
         raise ValueError(f"a and b need the same number of points, got {len(a)} and {len(b)}")
-    a, b = a - a.mean(0), b - b.mean(0)
-    u, _, vt = torch.linalg.svd(a.T @ b)
+    centre_a, centre_b = a.mean(0), b.mean(0)
+    u, _, vt = torch.linalg.svd((a - centre_a).T @ (b - centre_b))
     d = torch.sign(torch.det(u @ vt))
     rotation = u @ torch.diag(torch.stack([d.new_tensor(1.0), d.new_tensor(1.0), d])) @ vt
-    return float((a @ rotation - b).pow(2).sum(-1).mean().sqrt())
+    return rotation, centre_a, centre_b
+
+
+def superposed_rmsd(a: torch.Tensor, b: torch.Tensor) -> float:
+    """RMSD (Å) between point sets ``a`` and ``b`` (same shape, (..., 3)) after :func:`kabsch`."""
+    rotation, centre_a, centre_b = kabsch(a, b)
+    moved = (a.reshape(-1, 3) - centre_a) @ rotation + centre_b
+    return float((moved - b.reshape(-1, 3)).pow(2).sum(-1).mean().sqrt())
 
 
 def bonds(n_res: int) -> list[tuple[int, int]]:

@@ -110,3 +110,14 @@ def test_fit_lowers_the_loss():
     net = proteins.ResidueNetwork("3x1o", "1o")
     losses = proteins.fit(net, batch, lambda out: (out - batch.cb_dir.float()).pow(2).mean(), steps=15)
     assert len(losses) == 15 and losses[-1] < losses[0]
+
+
+def test_kabsch_undoes_a_rotation_and_never_reflects():
+    pos = proteins.random_chain(torch.Generator().manual_seed(4)).pos
+    R = o3.rand_matrix(dtype=torch.float64)
+    rotation, centre_a, centre_b = proteins.kabsch(pos @ R.T + 1.0, pos)
+    assert torch.allclose((pos @ R.T + 1.0 - centre_a) @ rotation + centre_b, pos, atol=1e-8)
+    rotation, _, _ = proteins.kabsch(proteins.mirror(pos), pos)
+    assert torch.det(rotation) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="same number of points"):
+        proteins.kabsch(pos[:2], pos)
