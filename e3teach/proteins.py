@@ -215,7 +215,8 @@ def batch_chains(peptides, atoms=("N", "C", "O"), transform=None) -> ChainBatch:
     or a rotation: features, labels and Cβ directions all follow the moved atoms."""
     unknown = [a for a in atoms if a not in ATOMS or a == "CA"]
     if unknown:
-        raise ValueError(f"atoms {unknown} cannot be features: choose among {[a for a in ATOMS if a != 'CA']}")
+        allowed = [a for a in ATOMS if a != "CA"]
+        raise ValueError(f"atoms {unknown} cannot be features: choose among {allowed}")
     peptides = list(peptides)
     if not peptides:
         raise ValueError("no chains to batch")
@@ -258,7 +259,7 @@ class ResidueNetwork(torch.nn.Module):
         pos, x = batch.cloud.pos, batch.x
         if x.shape[-1] != self.irreps_in.dim:
             raise ValueError(f"node features have {x.shape[-1]} columns, the network expects "
-                             f"{self.irreps_in} ({self.irreps_in.dim}): batch the chains with as many atoms")
+                             f"{self.irreps_in} ({self.irreps_in.dim}): batch as many atoms")
         dtype = next(self.parameters()).dtype                 # inputs follow the network's dtype
         pos, x = pos.to(dtype), x.to(dtype)
         edge_src, edge_dst = radius_graph(pos, self.r_max, batch.cloud.batch)
