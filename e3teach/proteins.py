@@ -4,8 +4,8 @@ A peptide chain is a repeat of N–Cα–C(=O); its shape is fixed, at ideal bon
 dihedral angles per residue: φ_i (C_{i-1}–N–Cα–C) and ψ_i (N–Cα–C–N_{i+1}), in degrees, IUPAC-IUB convention
 (Biochemistry 9, 3471 (1970)); the peptide bond ω is 180° (trans).
 
-- :data:`CONFORMATIONS` — the (φ, ψ) of the regular secondary structures; :func:`sample_angles` draws chains
-  of segments around them ("coil" draws every residue from another Ramachandran region).
+- :data:`CONFORMATIONS` — the (φ, ψ) of the regular secondary structures; :func:`random_chain` builds chains
+  of segments drawn around them by :func:`sample_angles` ("coil" draws each residue's own region).
 - :func:`build_peptide` — atoms from angles with `PeptideBuilder` (Tien et al., PeerJ 1, e80 (2013)):
   positions ``(n_res, 5, 3)`` in Å, atoms in the order of :data:`ATOMS` (N, Cα, C, O, Cβ).
 - :func:`dihedral`, :func:`backbone_dihedrals`, :func:`helix_parameters` — geometry read back from positions.
@@ -13,7 +13,8 @@ dihedral angles per residue: φ_i (C_{i-1}–N–Cα–C) and ψ_i (N–Cα–C�
   the pseudoscalar :math:`(N - C_\alpha)\cdot[(C - C_\alpha)\times(C_\beta - C_\alpha)]` (positive for L).
 - :func:`ideal_virtual_cb` — the classic virtual Cβ from N, Cα, C at ideal geometry.
 - :func:`kabsch`, :func:`superposed_rmsd` — the best proper superposition of two chains, and their RMSD.
-- :func:`batch_chains` — many chains as one atom graph input (positions, one-hot atom types, Cα indices).
+- :func:`batch_chains` — many chains as one residue graph input: Cα positions, ``k x 1o`` features (Cα→atom).
+- :class:`ResidueNetwork`, :func:`fit` — the small equivariant network of the lesson and its training loop.
 """
 from __future__ import annotations
 
@@ -26,15 +27,13 @@ from e3nn import o3
 from .graph import PointCloudBatch, radius_graph
 from .models import GatedBlock, PointConvolution, tp_path_exists
 
-__all__ = ["ATOMS", "BACKBONE", "CONFORMATIONS", "COIL_REGIONS", "CLASSES", "AMINO_ACIDS", "Peptide",
+__all__ = ["ATOMS", "CONFORMATIONS", "COIL_REGIONS", "CLASSES", "AMINO_ACIDS", "Peptide",
            "build_peptide", "dihedral", "backbone_dihedrals", "helix_parameters", "mirror", "chirality",
            "ideal_virtual_cb", "angle_deg", "kabsch", "superposed_rmsd", "bonds", "sample_angles", "random_chain",
            "ChainBatch", "batch_chains", "ResidueNetwork", "fit"]
 
 #: Atoms kept per residue, in this order (Cβ last: glycine has none, so it is left out of the sequences).
 ATOMS = ("N", "CA", "C", "O", "CB")
-#: The backbone atoms: what a structure-prediction code knows before it places side chains.
-BACKBONE = ATOMS[:4]
 
 #: (φ, ψ) in degrees of the regular conformations, as commonly tabulated (α and 3₁₀ helices, antiparallel
 #: β strand, polyproline II): e.g. Branden & Tooze, *Introduction to Protein Structure* (2nd ed., 1999),
