@@ -26,6 +26,7 @@ from e3nn import o3
 
 from .graph import PointCloudBatch, radius_graph
 from .models import GatedBlock, PointConvolution, tp_path_exists
+from .potentials import full_batch_adam
 
 __all__ = ["ATOMS", "CONFORMATIONS", "COIL_REGIONS", "CLASSES", "AMINO_ACIDS", "Peptide",
            "build_peptide", "dihedral", "backbone_dihedrals", "helix_parameters", "mirror", "chirality",
@@ -304,13 +305,7 @@ def bonds(n_res: int) -> list[tuple[int, int]]:
 
 
 def fit(net: torch.nn.Module, batch: ChainBatch, loss_fn, steps: int, lr: float = 1e-2) -> list[float]:
-    """Adam on ``loss_fn(net(batch))`` (full batch) for ``steps`` steps; returns the loss of every step."""
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    losses = []
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss = loss_fn(net(batch))
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
-    return losses
+    """Adam on ``loss_fn(net(batch))`` (full batch) for ``steps`` steps at a constant learning rate: the
+    course's loop, :func:`e3teach.potentials.full_batch_adam`. Returns the loss of every step."""
+    run = full_batch_adam(net, lambda: loss_fn(net(batch)), steps=steps, lr=lr, final_lr_fraction=1.0)
+    return run.losses

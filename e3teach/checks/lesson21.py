@@ -177,4 +177,4 @@ def q4(make_network):
     if float((out["mirrored"] + out["chain"]).abs().max()) > 1e-3 * scale:
         fail("the output changes under a mirror, but not by a sign: the network is not O(3)-equivariant",
              "use e3nn layers with parities (no all-even 'SO(3)' trick) and a '0o' output")
-    return "one value per residue, unchanged by a rotation, sign flipped by a mirror: a 0o"
+    return "one value per residue, rotation-invariant, sign flipped by a mirror: a 0o"
