@@ -1,5 +1,5 @@
 """Sphinx configuration of the course website. Build it with ``e3teach-author site`` (not sphinx-build:
-the command first stages the notebooks, see ``e3teach/site.py``).
+the command first stages the notebooks, see ``e3teach/authoring/site.py``).
 
 Why Sphinx + myst-nb + sphinx-book-theme: the standard toolchain for executed-notebook books (it is what
 Jupyter Book 1 is made of), it renders committed outputs without executing anything
@@ -10,7 +10,7 @@ the theme's fonts and icons; no CDN is referenced.
 """
 import os
 
-from e3teach import site as course
+from e3teach.authoring import course
 
 project = "e3teach"
 author = "the e3teach authors"

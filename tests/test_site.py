@@ -176,7 +176,7 @@ def lesson_pages(out: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def mini_site(tmp_path_factory):
-    from e3teach.site import build
+    from e3teach.authoring.site import build
 
     out = tmp_path_factory.mktemp("site") / "site"
     report = build(ROOT, out=out, only=MINI)
@@ -238,7 +238,7 @@ def test_site_builds_from_file_or_http_server(mini_site):
 
 @pytest.mark.skipif(not FULL, reason="the whole-course site is built by .ci/run (E3TEACH_SITE_FULL=1)")
 def test_full_site():
-    from e3teach.site import build
+    from e3teach.authoring.site import build
 
     out = ROOT / "_build" / "site"
     report = build(ROOT, out=out)
@@ -260,7 +260,7 @@ def test_full_site():
 
 
 def test_build_refuses_a_folder_that_is_not_a_site(tmp_path):
-    from e3teach.site import build
+    from e3teach.authoring.site import build
 
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(SystemExit, match="not an e3teach site"):

@@ -1,0 +1,247 @@
+"""The course website: ``e3teach-author site`` builds a static HTML site of the committed, executed notebooks
+into ``_build/site`` with Sphinx + myst-nb + sphinx-book-theme — nothing is executed and nothing is downloaded
+(plotly.js comes from the ``plotly`` package, MathJax 3 from ``sphinx-mathjax-offline``). See ``site/conf.py``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .course import BINDER_BADGE, BRANCH, COLAB_BADGE, HEADER_CELL_ID, REPOSITORY, header_markdown
+
+# The notebooks are NOT executed: their committed outputs are what the site shows. Before Sphinx reads them,
+# a staged copy (``_build/site_src``) is prepared:
+# - a plotly output (``application/vnd.plotly.v1+json``) becomes a small HTML block that the page's script
+#   draws with the local plotly.js (interactive: rotate, zoom, hover); its PNG twin is left for GitHub;
+# - a widget output keeps only its static twin (a page has no kernel to drive the widget);
+# - badge images point at local copies, and links to repository files that are not pages (``.py``, ``.yml``)
+#   point at the repository on GitHub, so that no link on the site is broken;
+# - each notebook gets a line of links: Binder, Colab, your own JupyterLab, the lesson's other notebooks,
+#   the glossary and the cheat sheet.
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+NOTEBOOK_FOLDERS = (("lessons", "Lessons"), ("exercises", "Exercises"), ("solutions", "Solutions"))
+ROOT_PAGES = (("GLOSSARY.md", "Reference"), ("CHEATSHEET.md", "Reference"),
+              ("TEACHING.md", "For teachers"), ("AUTHORING.md", "For teachers"))
+LOCAL_JUPYTERLAB = "http://localhost:8888/lab/tree/"
+WIDGET_NOTE = ('<p class="e3teach-widget-note"><em>An interactive widget: it needs a running notebook. Open this '
+               'page in JupyterLab, Binder or Colab (links at the top) to use it.</em></p>')
+LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
+
+
+def _plotly_html(figure: dict, index: int) -> str:
+    import json
+
+    text = json.dumps({"data": figure.get("data", []), "layout": figure.get("layout", {}),
+                       "config": figure.get("config", {})}, separators=(",", ":"))
+    text = text.replace("</", "<\\/")            # the JSON cannot close its <script> element
+    height = (figure.get("layout") or {}).get("height") or 450
+    return (f'<div class="e3teach-plotly" id="e3teach-plotly-{index}" style="width:100%;min-height:{int(height)}px">'
+            f'</div>\n<script type="application/json" class="e3teach-plotly-data">{text}</script>\n')
+
+
+def _site_links(path: str, pages: set[str]) -> str:
+    """The link line of a notebook on the site: like :func:`header_markdown`, plus "your JupyterLab"."""
+    header = header_markdown(path, exists=lambda target: target in pages)
+    badges, _, rest = header.partition("  ·  ")
+    local = f"[your JupyterLab]({LOCAL_JUPYTERLAB}{path})"
+    return f"{badges}  ·  open in {local}" + (f"  ·  {rest}" if rest else "")
+
+
+def _rewrite_links(text: str, page: str, pages: set[str], root: Path) -> str:
+    """Badge images → local copies; a relative link to a repository file that is not a page → GitHub."""
+    import posixpath
+
+    folder = posixpath.dirname(page)
+
+    def fix(match):
+        before, target, after = match.groups()
+        if target == BINDER_BADGE:
+            return f"{before}{posixpath.relpath('_badges/binder-badge.svg', folder or '.')}{after}"
+        if target == COLAB_BADGE:
+            return f"{before}{posixpath.relpath('_badges/colab-badge.svg', folder or '.')}{after}"
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^#", target):
+            return match.group(0)
+        file, _, anchor = target.partition("#")
+        resolved = posixpath.normpath(posixpath.join(folder, file))
+        if resolved == "README.md":                      # the landing page
+            return f"{before}{posixpath.relpath('index.md', folder or '.')}{'#' + anchor if anchor else ''}{after}"
+        if resolved in pages or resolved.startswith(".."):
+            return match.group(0)
+        kind = "tree" if (root / resolved).is_dir() else "blob"
+        url = f"{REPOSITORY}/{kind}/{BRANCH}/{resolved}" + (f"#{anchor}" if anchor else "")
+        return f"{before}{url}{after}"
+
+    return LINK.sub(fix, text)
+
+
+def stage_notebook(nb, path: str, pages: set[str], root: Path):
+    """The copy of a notebook that the site renders (see the comment above); returns (notebook, figures)."""
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)
+    figures = 0
+    for index, cell in enumerate(nb.cells):
+        cell.setdefault("id", f"cell-{index}")
+        if cell.cell_type == "markdown":
+            cell.source = _rewrite_links(cell.source, path, pages, root)
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data")
+            if not data:
+                continue
+            if PLOTLY_MIME in data:
+                figures += 1
+                out["data"] = nbformat.NotebookNode({"text/html": _plotly_html(data[PLOTLY_MIME], figures)})
+                out.setdefault("metadata", {})
+            elif WIDGET_MIME in data:
+                del data[WIDGET_MIME]
+                if not any(key.startswith("image/") for key in data):     # no twin: say where it works
+                    out["data"] = nbformat.NotebookNode({"text/html": WIDGET_NOTE})
+    links = nbformat.v4.new_markdown_cell(_rewrite_links(_site_links(path, pages), path, pages, root))
+    links.id = "site-links"
+    nb.cells = [c for c in nb.cells if c.get("id") != HEADER_CELL_ID]
+    nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, links)
+    return nb, figures
+
+
+def _mathjax_folder() -> Path:
+    """MathJax 3.2.2 as shipped by the PyPI package ``sphinx-mathjax-offline`` (its folder is not importable)."""
+    import importlib.metadata
+
+    try:
+        folder = Path(importlib.metadata.distribution("sphinx-mathjax-offline")
+                      .locate_file("sphinx-mathjax-offline/static/mathjax"))
+    except importlib.metadata.PackageNotFoundError:
+        folder = None
+    if folder is None or not (folder / "tex-svg.js").exists():
+        raise SystemExit("the site serves MathJax itself (no CDN): pip install sphinx-mathjax-offline "
+                         "(or pip install -e \".[site]\")")
+    return folder
+
+
+def _vendor(staging: Path) -> Path:
+    """plotly.js (from the plotly package) and MathJax 3 (from sphinx-mathjax-offline), for offline pages."""
+    import shutil
+
+    import plotly
+
+    vendor = staging / "_vendor"
+    vendor.mkdir(parents=True)
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", vendor / "plotly.min.js")
+    mathjax = _mathjax_folder()
+    for part in ("tex-svg.js", "input/tex/extensions", "a11y", "ui", "LICENSE"):
+        source = mathjax / part
+        if source.is_dir():
+            shutil.copytree(source, vendor / "mathjax" / part)
+        elif source.exists():
+            (vendor / "mathjax" / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, vendor / "mathjax" / part)
+    return vendor
+
+
+def stage(root: Path, staging: Path, only: list[str] | None = None) -> dict:
+    """Write the Sphinx source folder: staged notebooks, the landing page, the root pages, the toctrees."""
+    import shutil
+
+    import nbformat
+
+    root = Path(root)
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    notebooks = [f"{folder}/{p.name}" for folder, _ in NOTEBOOK_FOLDERS for p in sorted((root / folder).glob("*.ipynb"))]
+    if only is not None:
+        wanted = {Path(p).as_posix().removeprefix("./") for p in only}
+        notebooks = [p for p in notebooks if p in wanted]
+    docs = [name for name, _ in ROOT_PAGES if (root / name).exists()]
+    pages = set(notebooks) | set(docs) | {"README.md"}
+    figures = {}
+    for path in notebooks:
+        nb, count = stage_notebook(nbformat.read(root / path, as_version=4), path, pages, root)
+        target = staging / path
+        target.parent.mkdir(exist_ok=True)
+        nbformat.write(nb, target)
+        figures[path] = count
+    for name in docs:
+        (staging / name).write_text(_rewrite_links((root / name).read_text(), name, pages, root))
+    index = _rewrite_links((root / "README.md").read_text(), "README.md", pages, root)
+    trees = []
+    for folder, caption in NOTEBOOK_FOLDERS:
+        entries = [p.removesuffix(".ipynb") for p in notebooks if p.startswith(folder + "/")]
+        if entries:
+            trees.append((caption, entries))
+    for caption in dict.fromkeys(c for _, c in ROOT_PAGES):
+        entries = [name.removesuffix(".md") for name, c in ROOT_PAGES if c == caption and name in docs]
+        if entries:
+            trees.append((caption, entries))
+    for caption, entries in trees:
+        index += f"\n\n```{{toctree}}\n:hidden:\n:caption: {caption}\n\n" + "\n".join(entries) + "\n```\n"
+    (staging / "index.md").write_text(index)
+    (staging / "_badges").mkdir()
+    for badge in ("binder-badge.svg", "colab-badge.svg"):
+        shutil.copy(root / "site" / "_static" / badge, staging / "_badges" / badge)
+    _vendor(staging)
+    return {"notebooks": notebooks, "docs": docs, "figures": figures}
+
+
+@dataclass
+class SiteReport:
+    out: Path
+    seconds: float
+    pages: int
+    notebooks: int
+    figures: int
+    bytes: int
+    warnings: int
+
+    def __str__(self) -> str:
+        return (f"site built in {self.seconds:.1f} s: {self.pages} pages ({self.notebooks} notebooks, "
+                f"{self.figures} interactive figures), {self.bytes / 1e6:.1f} MB in {self.out} "
+                f"({self.warnings} warnings) — open {self.out / 'index.html'}")
+
+
+def build(root: Path | str = ".", out: Path | str | None = None, only: list[str] | None = None,
+          quiet: bool = True) -> SiteReport:
+    """Build the course website (static HTML) from the committed notebooks; nothing is executed or fetched."""
+    import io
+    import shutil
+    import time
+
+    try:
+        from sphinx.application import Sphinx
+    except ImportError as exc:
+        raise SystemExit("the site needs Sphinx, myst-nb and sphinx-book-theme: pip install -e \".[site]\"") from exc
+
+    start = time.perf_counter()
+    root = Path(root).resolve()
+    out = Path(out).resolve() if out is not None else root / "_build" / "site"
+    staging = out.parent / (out.name + "_src")
+    marker = out / ".e3teach-site"
+    if out.exists() and any(out.iterdir()):
+        if not marker.exists():
+            raise SystemExit(f"{out} exists and is not an e3teach site: choose an empty folder with --out")
+        shutil.rmtree(out)                      # no stale pages (a renamed lesson) survive a rebuild
+    staged = stage(root, staging, only)
+    warnings = io.StringIO()
+    app = Sphinx(srcdir=str(staging), confdir=str(root / "site"), outdir=str(out),
+                 doctreedir=str(out.parent / (out.name + "_doctrees")), buildername="html",
+                 status=None if quiet else __import__("sys").stdout, warning=warnings, freshenv=True,
+                 confoverrides={"html_static_path": [str(root / "site" / "_static"), str(staging / "_vendor")]})
+    app.build(force_all=True)
+    if app.statuscode:
+        raise RuntimeError(f"sphinx failed:\n{warnings.getvalue()}")
+    (out / ".nojekyll").write_text("")
+    marker.write_text("built by e3teach-author site; deleted and rebuilt by it\n")
+    files = [p for p in out.rglob("*") if p.is_file()]
+    report = SiteReport(out, time.perf_counter() - start, len(staged["notebooks"]) + len(staged["docs"]) + 1,
+                        len(staged["notebooks"]), sum(staged["figures"].values()),
+                        sum(p.stat().st_size for p in files), warnings.getvalue().count("WARNING"))
+    (out / "_warnings.txt").write_text(warnings.getvalue())
+    return report
