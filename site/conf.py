@@ -19,7 +19,8 @@ html_title = "e3teach: E(3)-equivariant networks with e3nn"
 
 extensions = ["myst_nb", "sphinx_copybutton"]
 root_doc = "index"
-exclude_patterns = ["_vendor", "_badges", "**.ipynb_checkpoints"]
+exclude_patterns = ["_vendor", "_badges", "**.ipynb_checkpoints"]  # index.md: the learners' home page,
+# written by e3teach-author site from site/index.md (the template below is not a page of its own)
 nb_execution_mode = "off"                 # the committed outputs are the content
 nb_output_stderr = "remove"               # warnings printed while the notebook ran are not course content
 nb_merge_streams = True
@@ -37,6 +38,7 @@ html_theme = "sphinx_book_theme"
 html_context = {"default_mode": "light"}  # an explicit mode: the theme logs a console error without one
 html_static_path = ["_static"]            # e3teach-author site adds the vendored plotly.js and MathJax
 html_css_files = ["e3teach-site.css"]
+html_favicon = "_static/favicon.svg"
 html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None

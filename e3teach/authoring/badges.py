@@ -62,14 +62,19 @@ def badge_notebooks(root: Path, paths: list[Path] | None = None) -> list[Path]:
     return changed
 
 
+def lesson_title(path: Path) -> str:
+    """The title of a lesson: its first ``# `` heading, after the "NN ·" prefix."""
+    nb = nbformat.read(path, as_version=4)
+    heading = next((line for cell in nb.cells if cell.cell_type == "markdown"
+                    for line in cell.source.splitlines() if line.startswith("# ")), "# " + path.stem)
+    return heading[2:].split("·", 1)[-1].strip()
+
+
 def course_map(root: Path) -> str:
     """A markdown table of the lessons with links to their exercises and solutions (for the README)."""
     rows = ["| # | lesson | exercises | solutions |", "|---|---|---|---|"]
     for lesson in notebooks(root, ("lessons",)):
-        nb = nbformat.read(lesson, as_version=4)
-        heading = next((line for cell in nb.cells if cell.cell_type == "markdown"
-                        for line in cell.source.splitlines() if line.startswith("# ")), "# " + lesson.stem)
-        title = heading[2:].split("·", 1)[-1].strip()
+        title = lesson_title(lesson)
         links = []
         for folder in ("exercises", "solutions"):
             other = root / folder / lesson.name

@@ -8,12 +8,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .badges import lesson_title
 from .course import BINDER_BADGE, BRANCH, COLAB_BADGE, HEADER_CELL_ID, REPOSITORY, header_markdown
 
 # The notebooks are NOT executed: their committed outputs are what the site shows. Before Sphinx reads them,
 # a staged copy (``_build/site_src``) is prepared:
 # - a plotly output (``application/vnd.plotly.v1+json``) becomes a small HTML block that the page's script
 #   draws with the local plotly.js (interactive: rotate, zoom, hover); its PNG twin is left for GitHub;
+#   it carries the figure's text alternative (``viz.show(fig, alt=...)``) as role="img" + aria-label;
+# - a picture (PNG) gets its text alternative as ``alt`` (after the build: Sphinx would write the file name);
 # - a widget output keeps only its static twin (a page has no kernel to drive the widget);
 # - badge images point at local copies, and links to repository files that are not pages (``.py``, ``.yml``)
 #   point at the repository on GitHub, so that no link on the site is broken;
@@ -31,15 +34,30 @@ WIDGET_NOTE = ('<p class="e3teach-widget-note"><em>An interactive widget: it nee
 LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
 
 
-def _plotly_html(figure: dict, index: int) -> str:
+#: the alt of a picture whose output has none (every figure should have one: ``viz.show(fig, alt=...)``)
+NO_ALT = "A figure of the notebook (no text description yet)."
+IMAGE_SRC = re.compile(r'<img alt="[^"]*" src="([^"]*?/_images/([0-9a-f]{64})\.png)"')
+
+
+def output_alt(out) -> str | None:
+    """The text alternative stored with an output: ``metadata["image/png"]["alt"]`` (see ``viz.show``)."""
+    alt = ((out.get("metadata") or {}).get("image/png") or {}).get("alt")
+    return " ".join(str(alt).split()) if alt else None
+
+
+def _plotly_html(figure: dict, index: int, alt: str | None = None) -> str:
+    import html
     import json
 
     text = json.dumps({"data": figure.get("data", []), "layout": figure.get("layout", {}),
                        "config": figure.get("config", {})}, separators=(",", ":"))
     text = text.replace("</", "<\\/")            # the JSON cannot close its <script> element
     height = (figure.get("layout") or {}).get("height") or 450
-    return (f'<div class="e3teach-plotly" id="e3teach-plotly-{index}" style="width:100%;min-height:{int(height)}px">'
-            f'</div>\n<script type="application/json" class="e3teach-plotly-data">{text}</script>\n')
+    title = ((figure.get("layout") or {}).get("title") or {})
+    title = title.get("text") if isinstance(title, dict) else title
+    name = html.escape(alt or re.sub(r"<[^>]+>", " ", title or "") or "An interactive figure", quote=True)
+    return (f'<div class="e3teach-plotly" id="e3teach-plotly-{index}" role="img" aria-label="{name}" '
+            f'style="width:100%;min-height:{int(height)}px"></div>\n<script type="application/json" class="e3teach-plotly-data">{text}</script>\n')
 
 
 def _site_links(path: str, pages: set[str]) -> str:
@@ -77,9 +95,13 @@ def _rewrite_links(text: str, page: str, pages: set[str], root: Path) -> str:
     return LINK.sub(fix, text)
 
 
-def stage_notebook(nb, path: str, pages: set[str], root: Path):
-    """The copy of a notebook that the site renders (see the comment above); returns (notebook, figures)."""
+def stage_notebook(nb, path: str, pages: set[str], root: Path, alts: dict | None = None):
+    """The copy of a notebook that the site renders (see the comment above); returns (notebook, figures).
+
+    ``alts``: filled with {sha256 of a PNG: its text alternative}, for :func:`set_image_alts`."""
+    import base64
     import copy
+    import hashlib
 
     import nbformat
 
@@ -96,11 +118,19 @@ def stage_notebook(nb, path: str, pages: set[str], root: Path):
             data = out.get("data")
             if not data:
                 continue
+            alt = output_alt(out)
             if PLOTLY_MIME in data:
                 figures += 1
-                out["data"] = nbformat.NotebookNode({"text/html": _plotly_html(data[PLOTLY_MIME], figures)})
+                out["data"] = nbformat.NotebookNode({"text/html": _plotly_html(data[PLOTLY_MIME], figures, alt)})
                 out.setdefault("metadata", {})
-            elif WIDGET_MIME in data:
+                continue
+            html_picture = str(data.get("text/html", ""))
+            if "image/png" in data and html_picture.startswith(('<img class="e3teach-', '<figure class="e3teach-')):
+                del data["text/html"]          # viz.show's <img alt>: the site writes the PNG as a file, alt added
+            if "image/png" in data and alts is not None:
+                png = base64.b64decode("".join(data["image/png"]))
+                alts[hashlib.sha256(png).hexdigest()] = alt or NO_ALT
+            if WIDGET_MIME in data:
                 del data[WIDGET_MIME]
                 if not any(key.startswith("image/") for key in data):     # no twin: say where it works
                     out["data"] = nbformat.NotebookNode({"text/html": WIDGET_NOTE})
@@ -162,16 +192,16 @@ def stage(root: Path, staging: Path, only: list[str] | None = None) -> dict:
         notebooks = [p for p in notebooks if p in wanted]
     docs = [name for name, _ in ROOT_PAGES if (root / name).exists()]
     pages = set(notebooks) | set(docs) | {"README.md"}
-    figures = {}
+    figures, alts = {}, {}
     for path in notebooks:
-        nb, count = stage_notebook(nbformat.read(root / path, as_version=4), path, pages, root)
+        nb, count = stage_notebook(nbformat.read(root / path, as_version=4), path, pages, root, alts)
         target = staging / path
         target.parent.mkdir(exist_ok=True)
         nbformat.write(nb, target)
         figures[path] = count
     for name in docs:
         (staging / name).write_text(_rewrite_links((root / name).read_text(), name, pages, root))
-    index = _rewrite_links((root / "README.md").read_text(), "README.md", pages, root)
+    index = _rewrite_links(landing_page(root, notebooks, pages), "index.md", pages, root)
     trees = []
     for folder, caption in NOTEBOOK_FOLDERS:
         entries = [p.removesuffix(".ipynb") for p in notebooks if p.startswith(folder + "/")]
@@ -188,7 +218,80 @@ def stage(root: Path, staging: Path, only: list[str] | None = None) -> dict:
     for badge in ("binder-badge.svg", "colab-badge.svg"):
         shutil.copy(root / "site" / "_static" / badge, staging / "_badges" / badge)
     _vendor(staging)
-    return {"notebooks": notebooks, "docs": docs, "figures": figures}
+    return {"notebooks": notebooks, "docs": docs, "figures": figures, "alts": alts}
+
+
+def landing_page(root: Path, notebooks: list[str], pages: set[str]) -> str:
+    """The learners' home page (``site/index.md``, not the README with its developer sections), with the list
+    of the lessons that are built, each with its exercise and solution."""
+    lines = []
+    for path in (p for p in notebooks if p.startswith("lessons/")):
+        name = path.split("/", 1)[1]
+        links = [f"[{label}]({folder}/{name})" for folder, label in (("exercises", "exercise"),
+                                                                    ("solutions", "solution"))
+                 if f"{folder}/{name}" in pages]
+        lines.append(f"- **{name.split('_', 1)[0]}** [{lesson_title(root / path)}]({path})"
+                     + (" · " + " · ".join(links) if links else ""))
+    template = (root / "site" / "index.md").read_text()
+    return template.replace("{course_map}", "\n".join(lines)).replace("{repository}", REPOSITORY)
+
+
+def set_image_alts(out: Path, alts: dict[str, str]) -> int:
+    """Give every output picture of the built pages its text alternative (Sphinx writes the file name as
+    ``alt``); returns the number of pictures changed."""
+    import html
+
+    changed = 0
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+
+        def fix(match):
+            nonlocal changed
+            changed += 1
+            return f'<img alt="{html.escape(alts.get(match.group(2), NO_ALT), quote=True)}" src="{match.group(1)}"'
+
+        new = IMAGE_SRC.sub(fix, text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+    return changed
+
+
+#: What the theme writes that accessibility checkers (axe-core) flag, and its fix. The search field's button
+#: is named "Search" but shows "Search Ctrl+K" (label-content-name-mismatch: let its text name it); the
+#: logo sits outside every landmark (region: name the primary sidebar as one); an empty table header cell
+#: (empty-table-header: an empty corner of a table is a plain cell).
+THEME_FIXES = (
+    (re.compile(r'(<button class="btn search-button-field[^"]*" title="Search") aria-label="Search"'), r"\1"),
+    (re.compile(r'<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar"'),
+     '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar" role="region" aria-label="Course contents"'),
+    (re.compile(r'<th class="head">(?:<p></p>)?</th>'), '<td class="head"></td>'),
+)
+
+
+def fix_theme_html(out: Path) -> None:
+    """Apply :data:`THEME_FIXES` to every page."""
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = text
+        for pattern, replacement in THEME_FIXES:
+            new = pattern.sub(replacement, new)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+
+
+def drop_source_maps(out: Path) -> int:
+    """The theme's ``.map`` files (3.4 MB, for debugging its JavaScript) are no use to readers: delete them and
+    the comments that point at them; returns the bytes saved."""
+    saved = 0
+    for path in (out / "_static").rglob("*.map"):
+        saved += path.stat().st_size
+        path.unlink()
+    for path in [*(out / "_static").rglob("*.js"), *(out / "_static").rglob("*.css")]:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        if "sourceMappingURL=" in text:
+            path.write_text(re.sub(r"\n?(//# sourceMappingURL=\S+|/\*# sourceMappingURL=\S+ \*/)\s*$", "\n", text),
+                            encoding="utf-8", errors="surrogateescape")
+    return saved
 
 
 @dataclass
@@ -237,6 +340,9 @@ def build(root: Path | str = ".", out: Path | str | None = None, only: list[str]
     app.build(force_all=True)
     if app.statuscode:
         raise RuntimeError(f"sphinx failed:\n{warnings.getvalue()}")
+    set_image_alts(out, staged["alts"])
+    fix_theme_html(out)
+    drop_source_maps(out)
     (out / ".nojekyll").write_text("")
     marker.write_text("built by e3teach-author site; deleted and rebuilt by it\n")
     files = [p for p in out.rglob("*") if p.is_file()]

@@ -25,8 +25,9 @@ One reader per module:
 """
 from ._common import (ARROW_COLOR, LAYOUT, PALETTE, TWIN_DPI, TWIN_SIZE, ArrayLike, _as_points,  # noqa: F401
                       _f32, _style_layout, _style_scene, _to_numpy, _values, style)
-from ._display import mimebundle, png_bytes, show
-from ._mpl import _mpl_arrows, heatmap, irreps_blocks, plot_curves, static_point_cloud, style_3d_axes  # noqa: F401
+from ._display import mimebundle, picture_html, png_bytes, show
+from ._mpl import (MPL_RC, _mpl_arrows, figure_problems, heatmap, irreps_blocks, log_axis, plot_curves,  # noqa: F401
+                   static_point_cloud, style_3d_axes, subplots)
 from ._plotly import (add_arrows, orbital_name, point_cloud, point_cloud_with_signal, sh_expansion, sh_grid,
                       sh_surface, side_by_side, sphere_signal)
 from ._twin import static_twin
@@ -41,6 +42,10 @@ __all__ = [
     "point_cloud_with_signal",
     "orbital_name",
     "plot_curves",
+    "subplots",
+    "log_axis",
+    "figure_problems",
+    "MPL_RC",
     "static_point_cloud",
     "style_3d_axes",
     "heatmap",
@@ -51,6 +56,7 @@ __all__ = [
     "side_by_side",
     "mimebundle",
     "png_bytes",
+    "picture_html",
     "PALETTE",
     "ARROW_COLOR",
     "LAYOUT",
