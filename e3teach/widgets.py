@@ -58,6 +58,8 @@ def _show(out: widgets.Output, fig: Any) -> None:
 #: widget state): this CSS is gone with it, and the picture shows.
 TWIN_CSS = ("<style>.jp-OutputArea-child:has(.e3teach-twin):has(+ .jp-OutputArea-child .e3teach-live)"
             "{display:none}</style>")
+#: what a reader without the widget renderer (no kernel, GitHub) reads where the widget was
+WIDGET_TEXT = "(An interactive widget: run the cell to use it. Its picture is above.)"
 TWIN_CAPTION = ("The widget as the cell left it. It needs the running notebook: run the cell to move it "
                 "(a reopened notebook shows this picture where the widget was).")
 
@@ -107,6 +109,7 @@ class StaticTwin:
                 self.children = (*self.children, _twin_style())
             twin, metadata = self.twin_bundle()
             display(twin, raw=True, metadata=metadata)
+            bundle["text/plain"] = WIDGET_TEXT
         return bundle
 
 

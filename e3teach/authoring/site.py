@@ -15,7 +15,7 @@ from .course import BINDER_BADGE, BRANCH, COLAB_BADGE, HEADER_CELL_ID, REPOSITOR
 # a staged copy (``_build/site_src``) is prepared:
 # - a plotly output (``application/vnd.plotly.v1+json``) becomes a small HTML block that the page's script
 #   draws with the local plotly.js (interactive: rotate, zoom, hover); its PNG twin is left for GitHub;
-#   it carries the figure's text alternative (``viz.show(fig, alt=...)``) as role="img" + aria-label;
+#   it carries the figure's text alternative (``viz.show(fig, alt=...)``) as the aria-label of its <figure>;
 # - a picture (PNG) gets its text alternative as ``alt`` (after the build: Sphinx would write the file name);
 # - a widget output keeps only its static twin (a page has no kernel to drive the widget);
 # - badge images point at local copies, and links to repository files that are not pages (``.py``, ``.yml``)
@@ -56,8 +56,10 @@ def _plotly_html(figure: dict, index: int, alt: str | None = None) -> str:
     title = ((figure.get("layout") or {}).get("title") or {})
     title = title.get("text") if isinstance(title, dict) else title
     name = html.escape(alt or re.sub(r"<[^>]+>", " ", title or "") or "An interactive figure", quote=True)
-    return (f'<div class="e3teach-plotly" id="e3teach-plotly-{index}" role="img" aria-label="{name}" '
-            f'style="width:100%;min-height:{int(height)}px"></div>\n<script type="application/json" class="e3teach-plotly-data">{text}</script>\n')
+    # a <figure> named by the alt text (role="img" would make plotly's controls inside it "nested-interactive")
+    return (f'<figure class="e3teach-figure" aria-label="{name}">'
+            f'<div class="e3teach-plotly" id="e3teach-plotly-{index}" style="width:100%;min-height:{int(height)}px">'
+            f'</div>\n<script type="application/json" class="e3teach-plotly-data">{text}</script></figure>\n')
 
 
 def _site_links(path: str, pages: set[str]) -> str:

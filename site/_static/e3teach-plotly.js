@@ -14,18 +14,20 @@
 (function () {
   var NARROW = 600;
   var FONT = 12;
+  var DESIGN_WIDTH = 720;   // the width figures are made for (viz.TWIN_SIZE): a narrower one keeps their shape
 
   function clone(x) { return JSON.parse(JSON.stringify(x)); }
 
   function wrap(text, width, size) {
-    // plotly titles may hold <br>, <b>, <sup>: wrap only plain runs of words between existing breaks
+    // break between words so that no line is wider than the figure; a word's width is that of its visible
+    // characters (plotly titles may hold <b>, <sub>, <sup>); existing <br> breaks are kept
     var perLine = Math.max(12, Math.floor(width / (0.56 * size)));
+    var visible = function (s) { return s.replace(/<[^>]+>/g, "").length; };
     return String(text).split(/<br\s*\/?>/i).map(function (line) {
-      var plain = line.replace(/<[^>]+>/g, "");
-      if (plain.length <= perLine || /<[^>]+>/.test(line)) return line;
+      if (visible(line) <= perLine) return line;
       var out = [], current = "";
       line.split(" ").forEach(function (word) {
-        if (current && (current + " " + word).length > perLine) { out.push(current); current = word; }
+        if (current && visible(current + " " + word) > perLine) { out.push(current); current = word; }
         else current = current ? current + " " + word : word;
       });
       if (current) out.push(current);
@@ -82,17 +84,19 @@
     // reading order: top to bottom, then left to right
     list.sort(function (a, b) { return (b.y[1] - a.y[1]) || (a.x[0] - b.x[0]); });
     var titles = (layout.annotations || []).map(function (a) { return [a, titleOf(a, list)]; });
-    var n = list.length, gap = 0.06 / n * 2;
+    var n = list.length;
+    layout.height = Math.round(n * Math.min(width, 420) + 80);
+    var plot = layout.height - 140;                 // about the plot area: the height less the margins
+    var head = 30 / plot, gap = 16 / plot;          // room for a panel's title, and between panels
     list.forEach(function (p, i) {
-      var top = 1 - i / n, bottom = 1 - (i + 1) / n + gap;
-      var y = [Math.max(0, bottom), Math.min(1, top - gap / 2)];
+      var top = 1 - i / n, bottom = 1 - (i + 1) / n;
+      var y = [Math.max(0, bottom + (i === n - 1 ? 0 : gap)), top - head];
       titles.forEach(function (pair) {
-        if (pair[1] === p) { pair[0].x = 0.5; pair[0].y = y[1] + gap / 3; pair[0].xanchor = "center"; pair[0].yanchor = "bottom"; }
+        if (pair[1] === p) { pair[0].x = 0.5; pair[0].y = y[1] + 4 / plot; pair[0].xanchor = "center"; pair[0].yanchor = "bottom"; }
       });
       if (p.kind === "3d") { layout[p.key].domain = {x: [0, 1], y: y}; }
       else { layout[p.xa].domain = [0, 1]; layout[p.ya].domain = y; }
     });
-    layout.height = Math.round(n * Math.min(width, 420) + 80);
     return true;
   }
 
@@ -105,18 +109,22 @@
     layout.margin = Object.assign({l: 10, r: 10, t: 60, b: 30}, layout.margin || {});
     if (narrow) {
       layout.margin.l = Math.min(layout.margin.l, 40); layout.margin.r = Math.min(layout.margin.r, 10);
-      if (stack(layout, data, width)) layout.margin.t = Math.max(layout.margin.t, 60);
-      layout.legend = Object.assign({}, layout.legend || {}, {orientation: "h", x: 0, xanchor: "left",
-                                                               y: 0, yanchor: "top", font: {size: 11}});
-      layout.margin.b = Math.max(layout.margin.b, 70);
+      var stacked = stack(layout, data, width), orthographic = false;
       Object.keys(layout).forEach(function (key) {
         if (!/^scene\d*$/.test(key)) return;
         var camera = layout[key].camera || {};
-        var eye = camera.eye;
-        if (eye && camera.projection && camera.projection.type === "orthographic") return;
-        eye = eye || {x: 1.25, y: 1.25, z: 1.25};
+        var eye = camera.eye || {x: 1.25, y: 1.25, z: 1.25};
+        // a perspective camera steps back a little, so that the axis labels at the bottom stay in view
+        var ortho = camera.projection && camera.projection.type === "orthographic";
+        orthographic = orthographic || ortho;
+        if (ortho) return;               // zoomed out after drawing (see fitOrthographic)
         layout[key].camera = Object.assign({}, camera, {eye: {x: eye.x * 1.2, y: eye.y * 1.2, z: eye.z * 1.2}});
       });
+      if (!stacked && !orthographic)
+        layout.height = Math.max(320, Math.round((layout.height || 450) * Math.min(1, width / DESIGN_WIDTH)));
+      layout.legend = Object.assign({}, layout.legend || {}, {orientation: "h", x: 0, xanchor: "left",
+                                                               y: 0, yanchor: "top", font: {size: 11}});
+      layout.margin.b = Math.max(layout.margin.b, 70);
       (layout.annotations || []).forEach(function (a) {
         if (a.text && (!a.xref || a.xref === "paper")) a.text = wrap(a.text, width * 0.9, (a.font && a.font.size) || FONT);
       });
@@ -128,15 +136,34 @@
       var wrapped = wrap(text, width - 20, size * 1.1);
       var lines = wrapped.split(/<br\s*\/?>/i).length;
       title.text = wrapped;
-      title.x = 0.5; title.xanchor = "center";
-      title.y = 1; title.yanchor = "top"; title.yref = "container"; title.pad = {t: 8};
+      // in the top margin, placed by its middle (plotly shifts a multi-line title anchored at its top or
+      // bottom by a line)
+      var block = lines * size * 1.3;
+      layout.height = layout.height || 450;
+      title.x = 0.5; title.xanchor = "center"; title.xref = "paper";
+      title.yref = "container"; title.yanchor = "middle"; title.y = 1 - (8 + block / 2) / layout.height;
+      delete title.pad;
       layout.title = title;
-      layout.margin.t = Math.max(layout.margin.t, Math.round(16 + lines * size * 1.35));
+      layout.margin.t = Math.max(layout.margin.t, Math.round(block + 22));
     }
     layout.modebar = Object.assign({orientation: "v"}, layout.modebar || {});
     var config = Object.assign({responsive: true, displaylogo: false}, fig.config || {});
     if (narrow) config.displayModeBar = false;
     return {data: data, layout: layout, config: config};
+  }
+
+  // An orthographic scene (a grid of parts, viz.side_by_side) keeps its scale when the figure narrows, so its
+  // sides would be cut: shrink its aspect ratio (plotly's zoom for such a camera) to fit the width.
+  function fitOrthographic(div, width) {
+    var full = div._fullLayout, update = {};
+    ((full._subplots || {}).gl3d || []).forEach(function (key) {
+      var scene = full[key], camera = scene.camera || {};
+      if (!(camera.projection && camera.projection.type === "orthographic")) return;
+      var f = Math.min(1, width / 480), ar = scene.aspectratio;
+      update[key + ".aspectmode"] = "manual";
+      update[key + ".aspectratio"] = {x: ar.x * f, y: ar.y * f, z: ar.z * f};
+    });
+    return Object.keys(update).length ? window.Plotly.relayout(div, update) : Promise.resolve();
   }
 
   function width(div) { return Math.max(200, Math.floor(div.getBoundingClientRect().width || div.parentNode.clientWidth || 600)); }
@@ -153,7 +180,8 @@
     div.__e3fig = fig;
     div.__e3narrow = w < NARROW;
     div.style.minHeight = "";
-    window.Plotly.newPlot(div, spec.data, spec.layout, spec.config).then(
+    window.Plotly.newPlot(div, spec.data, spec.layout, spec.config)
+      .then(function () { return w < NARROW ? fitOrthographic(div, w) : null; }).then(
       function () { div.dataset.drawn = "1"; next(); },
       function (err) { div.dataset.drawn = "error"; console.error("plotly: " + err); next(); });
   }
@@ -164,7 +192,9 @@
       if ((w < NARROW) === div.__e3narrow) return;
       div.__e3narrow = w < NARROW;
       var spec = adapt(div.__e3fig, w);
-      window.Plotly.react(div, spec.data, spec.layout, spec.config);
+      window.Plotly.react(div, spec.data, spec.layout, spec.config).then(function () {
+        return div.__e3narrow ? fitOrthographic(div, w) : null;
+      });
     });
   }
 
