@@ -39,6 +39,7 @@ html_context = {"default_mode": "light"}  # an explicit mode: the theme logs a c
 html_static_path = ["_static"]            # e3teach-author site adds the vendored plotly.js and MathJax
 html_css_files = ["e3teach-site.css"]
 html_favicon = "_static/favicon.svg"
+html_js_files = ["e3teach-site.js"]        # long formulas scroll instead of running off a phone
 html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None

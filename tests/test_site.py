@@ -7,8 +7,11 @@ every lesson page), with screenshots of a sample of pages in ``_build/site_scree
 
 In the browser (Debian's chromium through Playwright; the test skips, saying why, when either is absent),
 every lesson page must have: no console error or failed request, every plotly figure drawn (SVG, and a WebGL
-canvas for 3D scenes), every formula typeset by MathJax without error. Without the browser: no broken internal
-link or anchor on any page, and no page loads anything from the network.
+canvas for 3D scenes), every formula typeset by MathJax without error, no critical or serious accessibility finding (axe-core from a
+local copy: ``pip install axe-playwright-python`` or $E3TEACH_AXE; without it, the test's own checks of the rules
+the site once broke); and at phone width (390 px) no page wider than the screen, no plotly figure wider than its
+box, with its title or annotations cut, or with its mode bar over the title. Without the browser: no broken
+internal link or anchor on any page, and no page loads anything from the network.
 """
 from __future__ import annotations
 
@@ -134,7 +137,8 @@ def axe_script() -> Path | None:
 # every rule, experimental ones too (label-content-name-mismatch is one), plus OWN_A11Y_CHECKS' file-name alt
 AXE_RUN = """async () => {
   const rules = Object.fromEntries(axe.getRules(['experimental']).map(r => [r.ruleId, {enabled: true}]));
-  const result = await axe.run(document, {resultTypes: ['violations'], rules});
+  // preload: false — axe would fetch the stylesheets again with XHR, which file:// pages refuse (console errors)
+  const result = await axe.run(document, {resultTypes: ['violations'], rules, preload: false});
   return result.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,
                                       where: v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')}));
 }"""
@@ -159,12 +163,12 @@ OWN_A11Y_CHECKS = """() => {
 PHONE = {"width": 390, "height": 844}
 
 # At phone width: the page no wider than the screen; every element inside the screen or inside a box that
-# scrolls sideways (a wide table, an equation); every plotly figure no wider than its box, its title and
+# scrolls sideways (a wide table, an equation; a box that hides what overflows cuts it); every plotly figure no wider than its box, its title and
 # annotations inside the figure, the mode bar off the title.
 PHONE_CHECK = """() => {
   const vw = document.documentElement.clientWidth;
   const scrolls = (el) => { for (let a = el.parentElement; a; a = a.parentElement) {
-      const s = getComputedStyle(a); if (/(auto|scroll|hidden)/.test(s.overflowX) && a.clientWidth < vw) return true; }
+      const s = getComputedStyle(a); if (/(auto|scroll)/.test(s.overflowX) && a.clientWidth < vw) return true; }
     return false; };
   const wide = [];
   for (const el of document.querySelectorAll('body *')) {
@@ -314,17 +318,53 @@ def test_mini_site_builds_offline(mini_site):
     start = (out / "lessons" / "00_start_here.html").read_text()
     assert "widget-view" not in start and "RotationWidget(" not in start    # widgets show their static twin
     index = (out / "index.html").read_text()
-    assert "lessons/00_start_here.html" in index                      # the README is the landing page
+    assert "lessons/00_start_here.html" in index and "How to take the course" in index   # the learners' page
+    assert "Run the tests" not in index and "Layout" not in index          # not the README's developer sections
+    assert "lessons/04_spherical_harmonics.html" in index and "exercises/04_spherical_harmonics.html" in index
+    assert 'rel="icon"' in index and (out / "_static" / "favicon.svg").exists()
+    assert 'search-button-field search-button__button pst-js-only" title="Search" aria-label' not in lesson
+    assert list(out.rglob("*.map")) == [] and "sourceMappingURL" not in "".join(
+        p.read_text(errors="replace") for p in (out / "_static").rglob("*.js"))
+    import re
+
+    pictures = re.findall(r'<img alt="([^"]*)" src="[^"]*_images/', lesson + start)
+    assert pictures and not [alt for alt in pictures if alt.endswith(".png") or not alt]  # alt texts, not file names
+    assert lesson.count('<figure class="e3teach-figure" aria-label="') == lesson.count('class="e3teach-plotly"')
 
 
 def test_mini_site_in_the_browser(mini_site):
+    """Desktop (with axe-core, or the own checks when it is absent: 0 critical and 0 serious findings), then a
+    phone (390 px): no page wider than the screen, no plotly figure wider than its box or with text cut."""
     out, _ = mini_site
-    results = browser_check(out, lesson_pages(out) + ["exercises/04_spherical_harmonics", "index"])
+    pages = lesson_pages(out) + ["exercises/04_spherical_harmonics", "index"]
+    results = browser_check(out, pages)
     problems = [p for name, found in results.items() for p in page_problems(name, found)]
+    phone = browser_check(out, pages, viewport=PHONE, a11y=False)
+    problems += [p for name, found in phone.items() for p in page_problems(name, found)]
     assert problems == []
     lesson = results["lessons/04_spherical_harmonics"]
     assert len(lesson["figures"]) >= 2 and any(f["scenes"] for f in lesson["figures"])
     assert lesson["math"]["sources"] > 10
+
+
+def test_phone_check_fails_on_cut_content(mini_site, tmp_path):
+    """Negative control: a page wider than the phone and a figure whose annotation lies outside it must fail."""
+    import json
+
+    out, _ = mini_site
+    shutil.copy(out / "_static" / "plotly.min.js", tmp_path / "plotly.min.js")
+    figure = {"data": [{"type": "scatter", "x": [0, 1], "y": [0, 1]}],
+              "layout": {"width": 900, "annotations": [{"text": "far away", "x": 1.6, "y": 0.5, "xref": "paper",
+                                                         "yref": "paper", "showarrow": False}]}}
+    (tmp_path / "cut.html").write_text(f"""<!doctype html><html lang="en"><head><title>cut</title>
+<script src="plotly.min.js"></script></head><body><main><div style="width:700px">a wide block</div>
+<div class="e3teach-plotly" id="f"></div><script>
+Plotly.newPlot("f", {json.dumps(figure)}).then(() => document.getElementById("f").dataset.drawn = "1");
+</script></main></body></html>""")
+    found = browser_check(tmp_path, ["cut"], viewport=PHONE, a11y=False)["cut"]
+    problems = " | ".join(page_problems("cut", found))
+    assert "the page is" in problems and "px wide on a 390 px screen" in problems
+    assert "plotly figure 1 is 900 px wide" in problems and '"far away" is cut' in problems
 
 
 def test_site_from_a_local_http_server(mini_site):
@@ -370,6 +410,8 @@ def test_full_site():
     extra = [n for n in SCREENSHOTS if n not in pages and (out / f"{n}.html").exists()]
     results = browser_check(out, pages + extra, screenshots=shots)
     problems = [p for name, found in results.items() for p in page_problems(name, found)]
+    phone = browser_check(out, pages + extra, screenshots=shots, viewport=PHONE, a11y=False)
+    problems += [p for name, found in phone.items() for p in page_problems(name, found)]
     figures = sum(len(f["figures"]) for f in results.values())
     formulas = sum(f["math"]["sources"] for f in results.values())
     print(f"browser: {len(results)} pages, {figures} plotly figures drawn, {formulas} formulas typeset, "

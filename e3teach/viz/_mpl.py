@@ -1,6 +1,6 @@
 """Matplotlib pictures and the course's matplotlib rules, in one place (as :data:`LAYOUT` is for plotly).
 
-The rules (AUTHORING.md, "Figures"): one colour per series, the same for its dots, its line and its band
+The rules (the figure rules of AUTHORING.md): one colour per series, the same for its dots, its line and its band
 (:data:`PALETTE` in turn); readable log axes (labelled decades, or the measured values, never minor-tick labels
 such as "3×10⁰ 4×10⁰" that run into each other: :func:`log_axis`); constrained layout (nothing clipped or
 overlapping: :func:`subplots`); every axis labelled, with its unit. :func:`figure_problems` checks a finished
