@@ -100,6 +100,20 @@
     return true;
   }
 
+  // A 3D scene less than 450 px wide (a phone, or one of several panels side by side) cuts the tick labels
+  // at its edges: its perspective camera steps back a little (an orthographic one: see fitOrthographic).
+  function stepBack(layout, data, width) {
+    panels(layout, data).forEach(function (p) {
+      if (p.kind !== "3d") return;
+      var scene = layout[p.key], camera = scene.camera || {};
+      if (camera.projection && camera.projection.type === "orthographic") return;
+      var domain = (scene.domain && scene.domain.x) || [0, 1];
+      if ((domain[1] - domain[0]) * width >= 450) return;
+      var eye = camera.eye || {x: 1.25, y: 1.25, z: 1.25};
+      scene.camera = Object.assign({}, camera, {eye: {x: eye.x * 1.2, y: eye.y * 1.2, z: eye.z * 1.2}});
+    });
+  }
+
   function adapt(fig, width) {
     var layout = clone(fig.layout || {});
     var data = fig.data;
@@ -111,14 +125,10 @@
       layout.margin.l = Math.min(layout.margin.l, 40); layout.margin.r = Math.min(layout.margin.r, 10);
       var stacked = stack(layout, data, width), orthographic = false;
       Object.keys(layout).forEach(function (key) {
-        if (!/^scene\d*$/.test(key)) return;
-        var camera = layout[key].camera || {};
-        var eye = camera.eye || {x: 1.25, y: 1.25, z: 1.25};
-        // a perspective camera steps back a little, so that the axis labels at the bottom stay in view
-        var ortho = camera.projection && camera.projection.type === "orthographic";
-        orthographic = orthographic || ortho;
-        if (ortho) return;               // zoomed out after drawing (see fitOrthographic)
-        layout[key].camera = Object.assign({}, camera, {eye: {x: eye.x * 1.2, y: eye.y * 1.2, z: eye.z * 1.2}});
+        if (/^scene\d*$/.test(key)) {
+          var camera = layout[key].camera || {};
+          orthographic = orthographic || !!(camera.projection && camera.projection.type === "orthographic");
+        }
       });
       if (!stacked && !orthographic)
         layout.height = Math.max(320, Math.round((layout.height || 450) * Math.min(1, width / DESIGN_WIDTH)));
@@ -129,6 +139,7 @@
         if (a.text && (!a.xref || a.xref === "paper")) a.text = wrap(a.text, width * 0.9, (a.font && a.font.size) || FONT);
       });
     }
+    stepBack(layout, data, width);
     var text = titleText(layout);
     if (text) {
       var title = typeof layout.title === "object" ? layout.title : {text: text};

@@ -16,7 +16,6 @@
     var timer = null;
     window.addEventListener("resize", function () { clearTimeout(timer); timer = setTimeout(mark, 250); });
   }
-  if (document.querySelector("span.math, div.math")) {
-    if (document.readyState === "complete") start(); else window.addEventListener("load", start);
-  }
+  function maybeStart() { if (document.querySelector("span.math, div.math")) start(); }
+  if (document.readyState === "complete") maybeStart(); else window.addEventListener("load", maybeStart);
 })();
