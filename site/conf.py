@@ -19,8 +19,8 @@ html_title = "e3teach: E(3)-equivariant networks with e3nn"
 
 extensions = ["myst_nb", "sphinx_copybutton"]
 root_doc = "index"
-exclude_patterns = ["_vendor", "_badges", "**.ipynb_checkpoints"]  # index.md: the learners' home page,
-# written by e3teach-author site from site/index.md (the template below is not a page of its own)
+exclude_patterns = ["_vendor", "_badges", "**.ipynb_checkpoints"]
+# index.md, the learners' home page, is written by e3teach-author site from site/index.md.in
 nb_execution_mode = "off"                 # the committed outputs are the content
 nb_output_stderr = "remove"               # warnings printed while the notebook ran are not course content
 nb_merge_streams = True

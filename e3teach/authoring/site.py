@@ -224,7 +224,7 @@ def stage(root: Path, staging: Path, only: list[str] | None = None) -> dict:
 
 
 def landing_page(root: Path, notebooks: list[str], pages: set[str]) -> str:
-    """The learners' home page (``site/index.md``, not the README with its developer sections), with the list
+    """The learners' home page (``site/index.md.in``, not the README with its developer sections), with the list
     of the lessons that are built, each with its exercise and solution."""
     lines = []
     for path in (p for p in notebooks if p.startswith("lessons/")):
@@ -234,7 +234,7 @@ def landing_page(root: Path, notebooks: list[str], pages: set[str]) -> str:
                  if f"{folder}/{name}" in pages]
         lines.append(f"- **{name.split('_', 1)[0]}** [{lesson_title(root / path)}]({path})"
                      + (" · " + " · ".join(links) if links else ""))
-    template = (root / "site" / "index.md").read_text()
+    template = (root / "site" / "index.md.in").read_text()
     return template.replace("{course_map}", "\n".join(lines)).replace("{repository}", REPOSITORY)
 
 
