@@ -111,7 +111,8 @@ def hygiene_problems(path: Path) -> list[str]:
             problems.append(f"{path}: exercise cells should have no outputs (regenerate with e3teach-author sync)")
         for out in cell.get("outputs", []):
             html = "".join(out.get("data", {}).get("text/html", []))
-            if len(html) > HTML_LIMIT:
+            picture = html.startswith(('<img class="e3teach-', '<figure class="e3teach-'))  # viz.picture_html
+            if len(html) > HTML_LIMIT and not picture:
                 problems.append(f"{path}: an HTML output of {len(html) // 1000} kB (inlined plotly.js?)")
             if out.get("output_type") == "error":
                 problems.append(f"{path}: a stored error output")
