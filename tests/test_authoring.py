@@ -75,7 +75,7 @@ def test_author_tools_import_in_one_direction_and_old_paths_still_work():
     from e3teach.authoring import course
 
     # the learner's package never imports the author's tools; the author's modules read the course address
-    # from one module and never import each other in a circle (course ← notebooks ← exercises ← badges ← site)
+    # from one module and never import each other in a circle (course ← hygiene ← exercises ← badges ← site)
     root = __import__("pathlib").Path(__file__).resolve().parents[1] / "e3teach"
     learner = [p for p in root.rglob("*.py") if "authoring" not in p.parts and p.name != "site.py"]
     assert [p for p in learner if "authoring" in p.read_text() and "import" in p.read_text()

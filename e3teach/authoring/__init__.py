@@ -15,7 +15,7 @@ Modules (imports go down this list only, never up):
 
 * ``course``: where the course lives (:data:`REPOSITORY`, :data:`BRANCH`), badge links, the ids of the cells
   ``badges`` writes — the one small module every other one reads;
-* ``notebooks``: executing, cleaning, and the hygiene rules of committed notebooks;
+* ``hygiene``: executing, cleaning, and the hygiene rules of committed notebooks;
 * ``exercises``: the exercise notebook generated from a solution notebook (``# BEGIN SOLUTION`` markers);
 * ``badges``: the header of links and the guarded Colab install cell in each notebook, the README's map;
 * ``site``: the course website (Sphinx + myst-nb);
@@ -27,7 +27,7 @@ from .badges import add_course_links, badge_notebooks, course_map
 from .course import (BRANCH, COLAB_CELL_ID, HEADER_CELL_ID, REPOSITORY, binder_url, colab_install_source,
                      colab_url, header_markdown)
 from .exercises import check_all, make_exercise, stub_code, sync_exercise
-from .notebooks import clean, execute, hygiene_problems, installs_packages, notebooks, render
+from .hygiene import clean, execute, hygiene_problems, installs_packages, notebooks, render
 
 __all__ = ["main", "REPOSITORY", "BRANCH", "HEADER_CELL_ID", "COLAB_CELL_ID", "binder_url", "colab_url",
            "header_markdown", "colab_install_source", "make_exercise", "stub_code", "sync_exercise", "clean",

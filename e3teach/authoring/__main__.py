@@ -10,7 +10,7 @@ import nbformat
 from . import __doc__ as COMMANDS
 from .badges import badge_notebooks, course_map
 from .exercises import check_all, exercise_path_for, sync_exercise
-from .notebooks import clean, execute, notebooks, render
+from .hygiene import clean, execute, notebooks, render
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="e3teach-author", description=COMMANDS.split("\n\n")[0],

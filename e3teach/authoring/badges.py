@@ -7,7 +7,9 @@ import nbformat
 
 from .course import COLAB_CELL_ID, HEADER_CELL_ID, colab_install_source, header_markdown
 from .exercises import sync_exercise
-from .notebooks import clean, notebooks, render
+from .hygiene import clean, notebooks, render
+
+__all__ = ["add_course_links", "badge_notebooks", "lesson_title", "course_map"]
 
 def add_course_links(nb: nbformat.NotebookNode, path: str, root: Path | None = None) -> nbformat.NotebookNode:
     """Write (or update) the header line of badges and links, and the guarded Colab install cell.

@@ -20,7 +20,12 @@ from pathlib import Path
 import nbformat
 
 from .course import HEADER_CELL_ID, header_markdown
-from .notebooks import clean, hygiene_problems, notebooks, render
+from .hygiene import clean, hygiene_problems, notebooks, render
+
+__all__ = [
+    "BEGIN", "END", "MD_BLOCK", "GENERATED_BANNER", "stub_code", "make_exercise",
+    "exercise_path_for", "sync_exercise", "check_all",
+]
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\b(?P<hint>.*)$")
 END = re.compile(r"^[ \t]*# END SOLUTION\b")

@@ -11,6 +11,11 @@ from pathlib import Path
 from .badges import lesson_title
 from .course import BINDER_BADGE, BRANCH, COLAB_BADGE, HEADER_CELL_ID, REPOSITORY, header_markdown
 
+__all__ = [
+    "build", "stage", "stage_notebook", "landing_page", "set_image_alts", "fix_theme_html",
+    "drop_source_maps", "SiteReport",
+]
+
 # The notebooks are NOT executed: their committed outputs are what the site shows. Before Sphinx reads them,
 # a staged copy (``_build/site_src``) is prepared:
 # - a plotly output (``application/vnd.plotly.v1+json``) becomes a small HTML block that the page's script

@@ -13,6 +13,11 @@ import nbformat
 from ..checks.core import STRICT_ENV
 from .course import colab_install_source
 
+__all__ = [
+    "ROOT_FOLDERS", "SIZE_LIMIT", "HTML_LIMIT", "KERNELSPEC", "render", "clean", "execute",
+    "installs_packages", "hygiene_problems", "notebooks",
+]
+
 ROOT_FOLDERS = ("lessons", "solutions", "exercises")
 SIZE_LIMIT = 1_000_000
 HTML_LIMIT = 200_000
