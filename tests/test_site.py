@@ -148,15 +148,18 @@ AXE_RUN = """async () => {
 OWN_A11Y_CHECKS = """() => {
   const found = [];
   const add = (id, impact, el) => found.push({id, impact, nodes: 1, where: el.outerHTML.slice(0, 120)});
-  const name = (el) => (el.getAttribute('aria-label') || el.getAttribute('title') || el.innerText || '').trim()
-    || [...el.querySelectorAll('img[alt]')].map(i => i.alt).join('').trim();
+  const hidden = (el) => !!el.closest('[aria-hidden="true"]') || getComputedStyle(el).display === 'none';
+  const byIds = (el) => (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
+    .map(id => (document.getElementById(id) || {}).textContent || '').join(' ');
+  const name = (el) => (el.getAttribute('aria-label') || byIds(el) || el.getAttribute('title') || el.textContent || '').trim()
+    || [...el.querySelectorAll('img[alt], svg title')].map(i => i.alt || i.textContent).join('').trim();
   document.querySelectorAll('img').forEach(img => {
     if (!img.hasAttribute('alt') || /\\.(png|svg|jpe?g|gif)$/i.test(img.alt)) add('image-alt', 'critical', img);
   });
-  document.querySelectorAll('[role="img"]').forEach(el => { if (!name(el)) add('role-img-alt', 'serious', el); });
-  document.querySelectorAll('th').forEach(th => { if (!th.innerText.trim() && !th.getAttribute('aria-label'))
+  document.querySelectorAll('[role="img"]').forEach(el => { if (!hidden(el) && !name(el)) add('role-img-alt', 'serious', el); });
+  document.querySelectorAll('th').forEach(th => { if (!th.textContent.trim() && !th.getAttribute('aria-label'))
     add('empty-table-header', 'minor', th); });
-  document.querySelectorAll('button, a[href]').forEach(el => { if (!name(el)) add('button-name', 'critical', el); });
+  document.querySelectorAll('button, a[href]').forEach(el => { if (!hidden(el) && !name(el)) add('button-name', 'critical', el); });
   return found;
 }"""
 
