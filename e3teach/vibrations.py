@@ -38,7 +38,8 @@ from .point_groups import element_symbol
 __all__ = ["energy_function", "ase_forces", "hessian_autograd", "hessian_finite_differences", "rigid_motions", "project_rigid",
            "Level", "group_eigenvalues", "atom_permutations", "displacement_matrices",
            "CharacterTable", "character_table", "decompose", "displacement_characters",
-           "vibrational_characters", "symmetrize", "level_irreps", "level_splitting", "LEVEL_RTOL"]
+           "vibrational_characters", "symmetrize", "level_irreps", "level_splitting", "level_diagram",
+           "LEVEL_RTOL"]
 
 _DT = torch.float64
 #: Two eigenvalues are one level when they differ by less than this × (largest |eigenvalue|).
@@ -435,3 +436,22 @@ def level_splitting(H, H_symmetric, rtol: float = LEVEL_RTOL, atol: float = 1e-8
         out.append((level, float(inner[-1] - inner[0])))
         start += level.size
     return out
+
+
+def level_diagram(ax, x: float, H, color, names=None, *, skip: int = 6, rtol: float = 1e-4) -> None:
+    """Draw the eigenvalues of ``H`` as short horizontal lines at ``x`` on a matplotlib axis (the ``skip``
+    lowest, the rigid motions, left out); each group of equal values is labelled with its size, and with its
+    irrep when ``names`` (one per level) is given; labels are nudged apart so that they never overlap."""
+    values = np.sort(torch.linalg.eigvalsh(torch.as_tensor(H, dtype=_DT)).numpy())[skip:]
+    ax.hlines(values, x - 0.3, x + 0.3, color=color, lw=1.2)
+    levels = group_eigenvalues(values, rtol=rtol)
+    if names is not None and len(names) != len(levels):
+        raise ValueError(f"names has {len(names)} entries for {len(levels)} levels")
+    gap = 0.035 * (values.max() - values.min() + 1e-12)
+    last = -np.inf
+    for k, level in enumerate(levels):
+        if level.size > 1 or names is not None:
+            y = max(level.value, last + gap)
+            ax.text(x + 0.33, y, (f"{names[k]} " if names is not None else "") + f"×{level.size}",
+                    va="center", fontsize=8, color=color)
+            last = y
