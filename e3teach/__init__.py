@@ -13,6 +13,7 @@ from .env import default_dtype, doctor, seed_everything, setup_notebook
 from .equivariance import check_equivariance, check_point_model
 from .progress import progress  # e3teach.progress(): your latest ✅/❌/⏳ per exercise
 
-__version__ = "0.1.0"
 __all__ = ["setup_notebook", "seed_everything", "default_dtype", "doctor", "check_equivariance",
            "check_point_model", "progress", "__version__"]
+
+__version__ = "0.1.0"

@@ -312,6 +312,9 @@ class PeriodicPointNet(torch.nn.Module):
         self.blocks = torch.nn.ModuleList(blocks)
         self.output = PointConvolution(irreps, self.irreps_out, **kw)
 
+    def extra_repr(self) -> str:
+        return f"species={self.species}, {self.irreps_in} -> {self.irreps_out}, r_max={self.r_max:g} Å, pbc={self.pbc}"
+
     def embed(self, numbers: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """One-hot species features (N, len(species))."""
         lookup = {z: k for k, z in enumerate(self.species)}
@@ -322,6 +325,7 @@ class PeriodicPointNet(torch.nn.Module):
         return torch.nn.functional.one_hot(idx, len(self.species)).to(dtype)
 
     def forward(self, pos: torch.Tensor, cell: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
+        """``pos`` (N, 3) Å, ``cell`` (3, 3) Å (rows are the cell vectors), ``numbers`` (N,) → (N, irreps_out.dim)."""
         src, dst, shifts = periodic_radius_graph(pos, cell, self.r_max, self.pbc)
         vec = edge_vectors(pos, cell, src, dst, shifts)
         x = self.embed(numbers, pos.dtype)

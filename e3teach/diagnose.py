@@ -40,7 +40,7 @@ import torch
 from e3nn import o3
 
 from .env import default_dtype
-from .equivariance import check_point_model, group_elements
+from .equivariance import TOLERANCE, check_point_model, default_tolerance, group_elements
 from .roundoff import decade, format_error
 
 __all__ = ["CODES", "Finding", "Diagnosis", "diagnose", "check_matrix", "diagnose_labels", "rigid_motion"]
@@ -72,8 +72,8 @@ CODES = {
 NOTES = ("float32-roundoff", "approximate")
 #: Printed lines are wrapped to this width.
 WIDTH = 100
-#: Tolerances relative to each output block's size, max(1, |block|), by the pipeline's dtype.
-TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4}
+#: Tolerances relative to each output block's size, max(1, |block|), by the pipeline's dtype: the
+#: equivariance check's (:data:`e3teach.equivariance.TOLERANCE`, imported above).
 #: Relabelling the atoms only reorders sums: a change above this (relative) is a cache, not round-off.
 RELABEL_TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-3}
 #: A float64 error below this (and above the tolerance) may be an approximately equivariant design.
@@ -105,7 +105,7 @@ class Diagnosis:
     findings: list[Finding] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     max_error: float = 0.0
-    tolerance: float = 1e-10
+    tolerance: float = TOLERANCE[torch.float64]
 
     @property
     def ok(self) -> bool:
@@ -387,7 +387,7 @@ def diagnose(pipeline: Callable, pos: torch.Tensor, *, irreps_out, batch: torch.
         raise ValueError(f"r_max should be a positive cutoff in Å, got {r_max}")
     pos = pos.detach()
     dtype = pos.dtype
-    tol = TOLERANCE.get(dtype, 1e-4)
+    tol = default_tolerance(dtype)
     diag = Diagnosis(tolerance=tol)
     findings = diag.findings
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+__all__ = ["COURSE_PACKAGES", "seed_everything", "default_dtype", "setup_notebook",
+           "PLOTLY_RENDERER", "EnvironmentReport", "doctor"]
+
 #: Packages the course depends on, in the order the report lists them.
 COURSE_PACKAGES = ("torch", "e3nn", "numpy", "matplotlib", "plotly", "ipywidgets", "jupyterlab")
 

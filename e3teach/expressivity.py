@@ -142,9 +142,10 @@ class DistanceMPNN(torch.nn.Module):
         self.head = torch.nn.Linear(hidden, n_out)
 
     def forward(self, pos, batch=None, depth=None):
+        """``pos`` (N, 3), ``batch`` (N,) graph index or None → (num_graphs, n_out), after ``depth`` layers (all by default)."""
         batch, n_graphs = _batch_of(pos, batch)
         src, dst = radius_graph(pos, self.r_max, batch)
-        rbf = self.radial((pos[dst] - pos[src]).norm(dim=1))          # the only geometry it ever sees
+        rbf = self.radial((pos[dst] - pos[src]).norm(dim=1))  # the only geometry it ever sees
         h = pos.new_ones(pos.shape[0], self.hidden)
         for message, update in list(zip(self.messages, self.updates))[:depth]:
             m = scatter_sum(message(torch.cat([h[src], rbf], dim=1)), dst, pos.shape[0])
@@ -179,6 +180,7 @@ class GatedMPNN(torch.nn.Module):
         return scatter_sum(x[:, self.scalars[depth - 1]], batch, n_graphs)
 
     def forward(self, pos, batch=None, depth=None):
+        """``pos`` (N, 3), ``batch`` (N,) graph index or None → (num_graphs, n_out): the head on :meth:`invariants`."""
         return self.head(self.invariants(pos, batch, depth))
 
 
@@ -217,6 +219,7 @@ class ProductMPNN(torch.nn.Module):
         return scatter_sum(x[:, self.scalar_idx], batch, n_graphs)
 
     def forward(self, pos, batch=None, depth=None):
+        """``pos`` (N, 3), ``batch`` (N,) graph index or None → (num_graphs, n_out): the head on :meth:`invariants`."""
         return self.head(self.invariants(pos, batch, depth))
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+__all__ = ["scatter_sum", "scatter_mean", "radius_graph", "PointCloudBatch", "batch_point_clouds"]
+
 
 def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
     r"""``out[i] = Σ_{e: index[e] = i} src[e]`` along the first axis (``index_add_``)."""
@@ -86,6 +88,3 @@ def batch_point_clouds(clouds) -> PointCloudBatch:
         raise ValueError("no point clouds to batch")
     batch = torch.cat([torch.full((len(c),), i, dtype=torch.long, device=c.device) for i, c in enumerate(clouds)])
     return PointCloudBatch(torch.cat(list(clouds)), batch, len(clouds))
-
-
-__all__ = ["scatter_sum", "scatter_mean", "radius_graph", "PointCloudBatch", "batch_point_clouds"]

@@ -10,6 +10,7 @@ r"""Small, readable reference models built from e3nn parts.
   of neighbours. The smooth cutoff :math:`u` on the message (``smooth_cutoff=True``) and the
   self-interaction :math:`W_\text{self}` (an ``o3.Linear``, ``self_interaction=True``) are optional;
   without them (the default, used by the networks below) the radial basis alone vanishes at ``r_max``.
+  Distances (``r_max``, positions) are in the units of ``pos``: Å for molecules and crystals.
 - :func:`gated_irreps` / :class:`GatedBlock` — a point convolution followed by an ``e3nn.nn.Gate``.
 - :class:`EquivariantPointNet` — a few gated blocks, pooled per graph: the network of lessons
   01, 07–09 (and reused later).
@@ -27,19 +28,31 @@ from e3nn.math import soft_one_hot_linspace
 
 from .graph import radius_graph, scatter_sum
 
+__all__ = ["RadialBasis", "BesselBasis", "polynomial_cutoff", "UvuThenLinear", "PointConvolution", "tp_path_exists",
+           "gated_irreps", "GatedBlock", "EquivariantPointNet", "PlainMLP", "sorted_distances", "SortedDistanceMLP",
+           "MLPEnsemble", "DEFAULT_LMAX"]
+
+#: The largest degree of the edges' spherical harmonics when a layer is not told (``lmax``).
+DEFAULT_LMAX = 2
+
 
 class RadialBasis(torch.nn.Module):
     r"""Embed a distance as ``num_basis`` smooth bumps on ``[0, r_max]`` times a smooth cutoff.
 
     Uses ``e3nn.math.soft_one_hot_linspace`` (``basis="smooth_finite"``, zero with all derivatives
     at both ends), scaled by :math:`\sqrt{\text{num\_basis}}` so its entries are of order one.
+    ``r_max``: the cutoff radius, in the units of the positions (Å for atoms).
     """
 
     def __init__(self, r_max: float, num_basis: int = 10):
         super().__init__()
         self.r_max, self.num_basis = float(r_max), int(num_basis)
 
+    def extra_repr(self) -> str:
+        return f"r_max={self.r_max:g} Å, num_basis={self.num_basis}"
+
     def forward(self, distance: torch.Tensor) -> torch.Tensor:
+        """``distance`` (E,) → (E, num_basis)."""
         emb = soft_one_hot_linspace(distance, 0.0, self.r_max, self.num_basis,
                                     basis="smooth_finite", cutoff=True)
         return emb.mul(self.num_basis ** 0.5)
@@ -52,7 +65,8 @@ class BesselBasis(torch.nn.Module):
 
     with :math:`u` the polynomial cutoff (:func:`polynomial_cutoff`, ``p = 6``): zero, with its first two
     derivatives, at :math:`r_\max`. The :math:`1/r` keeps short bonds well resolved, where
-    ``smooth_finite`` bumps spread evenly over :math:`[0, r_\max]`.
+    ``smooth_finite`` bumps spread evenly over :math:`[0, r_\max]`. ``r_max`` in the units of the
+    positions (Å for atoms).
     """
 
     def __init__(self, r_max: float, num_basis: int = 8, p: int = 6):
@@ -61,12 +75,13 @@ class BesselBasis(torch.nn.Module):
         self.register_buffer("frequencies", torch.arange(1, num_basis + 1) * math.pi / self.r_max)
 
     def forward(self, distance: torch.Tensor) -> torch.Tensor:
+        """``distance`` (E,) → (E, num_basis)."""
         r = distance[..., None]
         bessel = math.sqrt(2.0 / self.r_max) * torch.sin(self.frequencies.to(r.dtype) * r) / r
         return bessel * polynomial_cutoff(r, self.r_max, self.p)
 
     def extra_repr(self) -> str:
-        return f"r_max={self.r_max}, num_basis={self.num_basis}, p={self.p}"
+        return f"r_max={self.r_max:g} Å, num_basis={self.num_basis}, p={self.p}"
 
 
 def polynomial_cutoff(r: torch.Tensor, r_max: float, p: int = 6) -> torch.Tensor:
@@ -108,18 +123,38 @@ class UvuThenLinear(torch.nn.Module):
         return self.tp.weight_numel + self.linear.weight_numel
 
     def forward(self, x, y, weight=None):
+        """``x`` (..., irreps_in1.dim), ``y`` (..., irreps_in2.dim), ``weight`` (..., tp.weight_numel) or None
+        → (..., irreps_out.dim)."""
         return self.linear(self.tp(x, y, weight) if weight is not None else self.tp(x, y))
 
 
-class PointConvolution(torch.nn.Module):
-    """An equivariant point convolution (see the module docstring for the formula)."""
+def tp_path_exists(irreps_in1, irreps_in2, ir_out) -> bool:
+    """Whether some ``ir1 ⊗ ir2`` of the inputs contains ``ir_out`` (selection rules)."""
+    ir_out = o3.Irrep(ir_out)
+    return any(ir_out in ir1 * ir2 for _, ir1 in o3.Irreps(irreps_in1) for _, ir2 in o3.Irreps(irreps_in2))
 
-    def __init__(self, irreps_in, irreps_out, *, lmax: int = 2, r_max: float = 1.5, num_basis: int = 10,
+
+class PointConvolution(torch.nn.Module):
+    """An equivariant point convolution (see the module docstring for the formula).
+
+    ``lmax``: largest degree of the edges' spherical harmonics; ``r_max``: cutoff radius, in the units of
+    ``pos`` (Å for atoms); ``num_neighbors``: the typical number of neighbours n (messages are summed and
+    divided by √n). An output irrep that no path ``irreps_in ⊗ Y(l ≤ lmax)`` reaches stays zero (allowed:
+    a first layer may not make every irrep of a hidden layer yet); when *no* output irrep is reachable,
+    the layer would output zeros only, and ``ValueError`` says which irreps and what to change.
+    """
+
+    def __init__(self, irreps_in, irreps_out, *, lmax: int = DEFAULT_LMAX, r_max: float = 1.5, num_basis: int = 10,
                  radial_hidden: int = 16, num_neighbors: float = 3.0, self_interaction: bool = False,
                  smooth_cutoff: bool = False, radial_basis: str = "smooth_finite", tensor_product: str = "full"):
         super().__init__()
         self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
         self.irreps_sh = o3.Irreps.spherical_harmonics(lmax)
+        reachable = [tp_path_exists(self.irreps_in, self.irreps_sh, ir) for _, ir in self.irreps_out]
+        if not any(reachable):
+            raise ValueError(f"no tensor-product path {self.irreps_in} ⊗ Y(l ≤ {lmax}) → {self.irreps_out or '(none)'} "
+                             "(the layer would output zeros only): raise lmax, or choose output irreps that the "
+                             "selection rules allow (check with e3teach.models.tp_path_exists)")
         self.r_max, self.num_neighbors, self.smooth_cutoff = float(r_max), float(num_neighbors), smooth_cutoff
         bases = {"smooth_finite": RadialBasis, "bessel": BesselBasis}
         if radial_basis not in bases:
@@ -135,12 +170,13 @@ class PointConvolution(torch.nn.Module):
             weight_numel = self.tp.tp.weight_numel
         else:
             raise ValueError(f"tensor_product={tensor_product!r}: choose 'full' or 'uvu'")
-        if weight_numel == 0:
-            raise ValueError(f"no tensor-product path leads from {self.irreps_in} (x) {self.irreps_sh} to "
-                             f"{self.irreps_out}: raise lmax, or choose output irreps that the selection rules allow")
         self.tensor_product = tensor_product
         self.weights = enn.FullyConnectedNet([num_basis, radial_hidden, weight_numel], torch.nn.functional.silu)
         self.self_interaction = o3.Linear(self.irreps_in, self.irreps_out) if self_interaction else None
+
+    def extra_repr(self) -> str:
+        return (f"{self.irreps_in} -> {self.irreps_out}, lmax={self.irreps_sh.lmax}, r_max={self.r_max:g} Å, "
+                f"num_neighbors={self.num_neighbors:g}, tensor_product={self.tensor_product!r}")
 
     def edge_features(self, edge_vec: torch.Tensor) -> tuple:
         """``(Y(edge_vec) (E, irreps_sh.dim), basis(|edge_vec|) (E, num_basis))``: what every message of an edge uses."""
@@ -162,8 +198,10 @@ class PointConvolution(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, edge_src: torch.Tensor, edge_dst: torch.Tensor,
                 edge_vec: torch.Tensor | None = None, edge_features: tuple | None = None) -> torch.Tensor:
-        """``x`` (N, irreps_in.dim) → (N, irreps_out.dim). ``edge_vec`` defaults to ``pos[edge_dst] - pos[edge_src]``;
-        pass it to add periodic cell shifts (lesson 12)."""
+        """``x`` (N, irreps_in.dim), ``pos`` (N, 3), ``edge_src``/``edge_dst`` (E,) → (N, irreps_out.dim).
+
+        ``edge_vec`` (E, 3) defaults to ``pos[edge_dst] - pos[edge_src]``; pass it to add periodic cell shifts
+        (lesson 12). ``edge_features``: see :meth:`messages`."""
         if edge_vec is None:
             edge_vec = pos[edge_dst] - pos[edge_src]
         messages = self.messages(x, edge_src, edge_vec, edge_features)
@@ -171,12 +209,6 @@ class PointConvolution(torch.nn.Module):
         if self.self_interaction is not None:
             out = out + self.self_interaction(x)
         return out
-
-
-def tp_path_exists(irreps_in1, irreps_in2, ir_out) -> bool:
-    """Whether some ``ir1 ⊗ ir2`` of the inputs contains ``ir_out`` (selection rules)."""
-    ir_out = o3.Irrep(ir_out)
-    return any(ir_out in ir1 * ir2 for _, ir1 in o3.Irreps(irreps_in1) for _, ir2 in o3.Irreps(irreps_in2))
 
 
 def gated_irreps(irreps_hidden, irreps_in, irreps_sh):
@@ -198,19 +230,36 @@ class GatedBlock(torch.nn.Module):
     Even scalars (0e) go through SiLU, odd scalars (0o) through tanh — an *odd* function, so a
     pseudoscalar still flips sign under inversion — and every l > 0 irrep is multiplied by a
     sigmoid of its own gate scalar (a rotation-invariant number, so the direction is untouched).
+
+    Hidden irreps that the convolution cannot make from ``irreps_in`` with harmonics up to ``lmax`` are
+    left out (:func:`gated_irreps`); ``ValueError`` when none is left, or when no scalar can gate the
+    vectors. The other keyword arguments go to :class:`PointConvolution`.
     """
 
-    def __init__(self, irreps_in, irreps_hidden, **conv_kwargs):
+    def __init__(self, irreps_in, irreps_hidden, *, lmax: int = DEFAULT_LMAX, **conv_kwargs):
         super().__init__()
-        irreps_sh = o3.Irreps.spherical_harmonics(conv_kwargs.get("lmax", 2))
+        irreps_sh = o3.Irreps.spherical_harmonics(lmax)
         scalars, gates, gated = gated_irreps(irreps_hidden, irreps_in, irreps_sh)
+        paths = f"{o3.Irreps(irreps_in)} ⊗ Y(l ≤ {lmax})"
+        if not scalars and not gated:
+            raise ValueError(f"no tensor-product path {paths} → {o3.Irreps(irreps_hidden)} (the gate would be "
+                             "empty): raise lmax, or add hidden irreps that the selection rules allow "
+                             "(check with e3teach.models.tp_path_exists)")
+        if gated and not any(tp_path_exists(irreps_in, irreps_sh, ir) for ir in ("0e", "0o")):
+            raise ValueError(f"no tensor-product path {paths} → 0e or 0o (nothing can gate {gated}: its gates "
+                             "would stay zero): raise lmax so that a scalar can be made")
         act = {1: torch.nn.functional.silu, -1: torch.tanh}
         self.gate = enn.Gate(scalars, [act[ir.p] for _, ir in scalars],
                              gates, [torch.sigmoid if ir.p == 1 else torch.tanh for _, ir in gates], gated)
-        self.conv = PointConvolution(irreps_in, self.gate.irreps_in, **conv_kwargs)
+        self.conv = PointConvolution(irreps_in, self.gate.irreps_in, lmax=lmax, **conv_kwargs)
         self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), self.gate.irreps_out
 
+    def extra_repr(self) -> str:
+        return f"{self.irreps_in} -> {self.irreps_out}"
+
     def forward(self, x, pos, edge_src, edge_dst, edge_vec=None, edge_features=None):
+        """``x`` (N, irreps_in.dim), ``pos`` (N, 3), ``edge_src``/``edge_dst`` (E,) → (N, irreps_out.dim);
+        ``edge_vec``, ``edge_features`` as in :meth:`PointConvolution.forward`."""
         return self.gate(self.conv(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features))
 
 
@@ -221,11 +270,12 @@ class EquivariantPointNet(torch.nn.Module):
     are given. ``layers`` gated blocks are followed by a final convolution to ``irreps_out``; the
     outputs are summed over the nodes of each graph (``pool=True``) or returned per node.
 
-    Call as ``model(pos)`` for one cloud, or ``model(pos, batch=batch)`` for a batch.
+    Call as ``model(pos)`` for one cloud, or ``model(pos, batch=batch)`` for a batch. ``r_max`` (the
+    radius of the graph and of the radial basis) is in the units of ``pos`` (Å for atoms).
     """
 
     def __init__(self, irreps_out, *, irreps_node_in="0e", irreps_hidden="8x0e + 8x0o + 4x1e + 4x1o + 2x2e + 2x2o",
-                 layers: int = 2, lmax: int = 2, r_max: float = 1.5, num_basis: int = 10, radial_hidden: int = 16,
+                 layers: int = 2, lmax: int = DEFAULT_LMAX, r_max: float = 1.5, num_basis: int = 10, radial_hidden: int = 16,
                  num_neighbors: float = 3.0, pool: bool = True):
         super().__init__()
         self.irreps_node_in, self.irreps_out = o3.Irreps(irreps_node_in), o3.Irreps(irreps_out)
@@ -240,8 +290,13 @@ class EquivariantPointNet(torch.nn.Module):
         self.blocks = torch.nn.ModuleList(blocks)
         self.output = PointConvolution(irreps, self.irreps_out, **conv_kwargs)
 
+    def extra_repr(self) -> str:
+        return f"{self.irreps_node_in} -> {self.irreps_out}, r_max={self.r_max:g} Å, pool={self.pool}"
+
     def forward(self, pos: torch.Tensor, node_features: torch.Tensor | None = None,
                 batch: torch.Tensor | None = None) -> torch.Tensor:
+        """``pos`` (N, 3), ``node_features`` (N, irreps_node_in.dim) or None, ``batch`` (N,) graph index or None
+        → (num_graphs, irreps_out.dim), or (N, irreps_out.dim) with ``pool=False``."""
         if batch is None:
             batch = torch.zeros(pos.shape[0], dtype=torch.long, device=pos.device)
         if node_features is None:
@@ -266,6 +321,7 @@ class PlainMLP(torch.nn.Module):
             torch.nn.Linear(hidden, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, n_classes))
 
     def forward(self, pos: torch.Tensor) -> torch.Tensor:
+        """``pos`` (B, n_points, 3) → (B, n_classes)."""
         return self.net(pos - pos.mean(dim=-2, keepdim=True))
 
 
@@ -289,11 +345,8 @@ class SortedDistanceMLP(torch.nn.Module):
                                        torch.nn.Linear(hidden, n_classes))
 
     def forward(self, pos: torch.Tensor) -> torch.Tensor:
+        """``pos`` (B, n_points, 3) → (B, n_classes)."""
         return self.net(sorted_distances(pos))
-
-
-__all__ = ["RadialBasis", "BesselBasis", "polynomial_cutoff", "UvuThenLinear", "PointConvolution", "tp_path_exists", "gated_irreps", "GatedBlock",
-           "EquivariantPointNet", "PlainMLP", "sorted_distances", "SortedDistanceMLP", "MLPEnsemble"]
 
 
 class MLPEnsemble(torch.nn.Module):
@@ -316,6 +369,7 @@ class MLPEnsemble(torch.nn.Module):
             self.biases.append(torch.nn.Parameter(torch.empty(n_models, 1, fan_out).uniform_(-bound, bound)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (n_models, B, n_in) → (n_models, B, n_out)."""
         for k, (w, b) in enumerate(zip(self.weights, self.biases)):
             x = torch.baddbmm(b, x, w)
             if k < len(self.weights) - 1:

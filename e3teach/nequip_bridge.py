@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .env import default_dtype
-from .potentials import AdamTrainer, TrainingRun, validate_atoms
+from .potentials import AdamTrainer, TrainingRun, prediction_errors, validate_atoms
 
 __all__ = ["init_nequip", "type_names_of", "nequip_hyperparameters", "to_nequip_data", "nequip_energy_and_forces", "energy_forces_of_positions",
            "nequip_trainer", "train_nequip", "prediction_errors", "nequip_calculator", "finite_difference_forces"]
@@ -157,7 +157,7 @@ def nequip_trainer(model, data, *, steps: int | None = 80, lr: float = 1e-2,
     .. math:: \mathcal L = w_E\,\overline{(\Delta E / N)^2} / \sigma_F^2 + \overline{|\Delta F|^2} / \sigma_F^2,
 
     energies per atom, :math:`\sigma_F` the RMS force component of ``data`` (one batched dict, or a list of
-    them: minibatches, one per step, in turn); the budget is ``steps`` or ``seconds`` of wall time, the
+    them: minibatches, one per step, in turn); the budget is ``steps`` or ``seconds`` of CPU time, the
     learning rate decaying linearly to ``final_lr_fraction`` of ``lr``. The per-species energy shifts and the
     energy scale are the model's own (set when it is built). What ``nequip-train`` does besides: validation,
     EMA weights, checkpoints.
@@ -186,24 +186,6 @@ def train_nequip(model, data, **kwargs) -> TrainingRun:
     run = nequip_trainer(model, data, **kwargs).finish()
     model.eval()
     return run
-
-
-def prediction_errors(energy, forces, ref_energy, ref_forces, atoms_per_structure) -> dict:
-    r"""``{"energy_mae_per_atom", "force_mae", "force_rmse"}`` (eV/atom, eV/Å) of predictions against references.
-
-    ``energy`` and ``ref_energy`` (S,), ``forces`` and ``ref_forces`` (N, 3), ``atoms_per_structure`` (S,):
-    :math:`\overline{|E_s - E^\text{ref}_s| / N_s}`, :math:`\overline{|F - F^\text{ref}|}` and
-    :math:`\sqrt{\overline{(F - F^\text{ref})^2}}` over every force component.
-    """
-    as64 = lambda x: torch.as_tensor(np.asarray(x.detach() if isinstance(x, torch.Tensor) else x), dtype=torch.float64)
-    energy, ref_energy = as64(energy).reshape(-1), as64(ref_energy).reshape(-1)
-    forces, ref_forces, n_atoms = as64(forces), as64(ref_forces), as64(atoms_per_structure).reshape(-1)
-    if forces.shape != ref_forces.shape or energy.shape != ref_energy.shape or energy.shape != n_atoms.shape:
-        raise ValueError(f"shapes do not match: energy {tuple(energy.shape)} vs {tuple(ref_energy.shape)}, "
-                         f"atoms per structure {tuple(n_atoms.shape)}, forces {tuple(forces.shape)} vs {tuple(ref_forces.shape)}")
-    return {"energy_mae_per_atom": float(((energy - ref_energy) / n_atoms).abs().mean()),
-            "force_mae": float((forces - ref_forces).abs().mean()),
-            "force_rmse": float((forces - ref_forces).pow(2).mean().sqrt())}
 
 
 def nequip_calculator(model, r_max: float):

@@ -20,7 +20,7 @@ equivariant forces by construction: :math:`E(R\,p) = E(p)` implies :math:`F(R\,p
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -29,10 +29,19 @@ from e3nn import o3
 from .crystals import periodic_radius_graph
 from .graph import radius_graph, scatter_sum
 from .models import GatedBlock, PointConvolution
+from .training import TrainingRun
 
 __all__ = ["validate_atoms", "thermalize", "AtomsBatch", "batch_structures", "fit_energy_shift",
-           "species_counts", "InteratomicPotential", "RECIPE", "RECIPE_TRAINING", "course_potential", "course_trainer", "average_num_neighbors", "rebuilt_in", "energy_and_forces", "minibatches", "AdamTrainer", "race", "potential_trainer", "train_potential", "full_batch_adam", "TrainingRun",
-           "DirectForceModel", "direct_forces", "direct_force_trainer", "train_direct_forces", "force_errors", "PotentialCalculator", "run_nve", "energy_drift"]
+           "species_counts", "InteratomicPotential", "RECIPE", "RECIPE_TRAINING",
+           "course_potential", "course_trainer", "average_num_neighbors", "rebuilt_in",
+           "energy_and_forces", "minibatches", "AdamTrainer", "race", "potential_trainer",
+           "train_potential", "full_batch_adam", "TrainingRun", "DirectForceModel", "direct_forces",
+           "direct_force_trainer", "train_direct_forces", "force_errors", "prediction_errors",
+           "ForceErrors", "PotentialCalculator", "run_nve", "energy_drift", "TRAINING_CLOCK"]
+
+#: The clock of training budgets given in seconds: CPU seconds of this process. With one torch thread (the
+#: notebooks' setting) it runs as the wall clock on an idle machine and slows down with it on a busy one.
+TRAINING_CLOCK = time.process_time
 
 
 # ----------------------------------------------------------------------------- input validation
@@ -117,9 +126,14 @@ class AtomsBatch:
     def atoms_per_graph(self) -> torch.Tensor:
         return torch.bincount(self.batch, minlength=self.num_graphs)
 
+    def __repr__(self) -> str:
+        labels = "labelled" if self.energy is not None else "no labels"
+        return (f"AtomsBatch({self.num_graphs} structures, {len(self.pos)} atoms, {len(self.edge_src)} edges, "
+                f"{labels}, {str(self.pos.dtype).removeprefix('torch.')})")
+
 
 def batch_structures(structures, r_max: float, dtype: torch.dtype | None = None, species=None) -> AtomsBatch:
-    """Concatenate ``ase.Atoms`` into one :class:`AtomsBatch` with their periodic neighbour lists.
+    """Concatenate ``ase.Atoms`` into one :class:`AtomsBatch` with their neighbour lists within ``r_max`` (Å).
 
     Each structure is first checked by :func:`validate_atoms` (a clear ``ValueError`` for bad input).
     The neighbour list is :func:`e3teach.crystals.periodic_radius_graph` (lesson 12) of each
@@ -188,6 +202,11 @@ def _species_index(numbers: torch.Tensor, species) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- the model
+#: The options of :class:`InteratomicPotential` that each of its point convolutions receives.
+_CONVOLUTION_OPTIONS = ("lmax", "r_max", "num_basis", "radial_hidden", "num_neighbors", "radial_basis",
+                        "tensor_product")
+
+
 class InteratomicPotential(torch.nn.Module):
     r"""Per-atom energies from gated point convolutions; total energy summed per structure.
 
@@ -197,7 +216,9 @@ class InteratomicPotential(torch.nn.Module):
     ``energy_scale`` (:math:`s`) and ``energy_shift`` (:math:`\mu`). With ``lmax=0`` and scalar
     ``irreps_hidden`` the network only sees distances (an invariant, SchNet-like model).
 
-    The options are the steps of lesson 14's ablation; their defaults are the first, plain model:
+    ``species``: the atomic numbers it knows; ``r_max``: the cutoff radius, Å; energies are in eV and
+    forces in eV/Å when the labels are. The options are the steps of lesson 14's ablation; their defaults
+    are the first, plain model:
 
     - ``radial_basis``: ``"smooth_finite"`` bumps, or ``"bessel"`` (Bessel × polynomial envelope, as NequIP);
     - ``tensor_product``: ``"full"`` (uvw, weights for every channel pair) or ``"uvu"`` (linear → one weight
@@ -220,8 +241,7 @@ class InteratomicPotential(torch.nn.Module):
                             num_basis=num_basis, radial_hidden=radial_hidden, num_neighbors=num_neighbors,
                             radial_basis=radial_basis, tensor_product=tensor_product,
                             self_connection=self_connection, embedding=embedding, readout=readout)
-        kw = dict(lmax=lmax, r_max=r_max, num_basis=num_basis, radial_hidden=radial_hidden,
-                  num_neighbors=num_neighbors, radial_basis=radial_basis, tensor_product=tensor_product)
+        kw = {k: self.hparams[k] for k in _CONVOLUTION_OPTIONS}      # what every convolution shares
         irreps = o3.Irreps(f"{len(self.species)}x0e")
         self.embed = None
         if embedding:
@@ -249,6 +269,13 @@ class InteratomicPotential(torch.nn.Module):
         self.register_buffer("energy_scale", torch.ones(()))
         self.register_buffer("energy_shift", torch.zeros(len(self.species)))
 
+    def extra_repr(self) -> str:
+        h = self.hparams
+        return (f"species={self.species}, {self.blocks[0].irreps_in} -> {o3.Irreps(h['irreps_hidden'])} "
+                f"({h['layers']} layers) "
+                f"-> 0e, lmax={h['lmax']}, r_max={self.r_max:g} Å, num_neighbors={h['num_neighbors']:.3g}, "
+                f"readout={h['readout']!r}")
+
     def features(self, pos, numbers, edge_src, edge_dst, edge_offset):
         """Each atom's features after the interaction blocks, ``(x (N, irreps), species index (N,), edge_vec (E, 3),
         edge_features)``: everything a readout needs."""
@@ -263,7 +290,8 @@ class InteratomicPotential(torch.nn.Module):
         return x, index, edge_vec, edge_features
 
     def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset):
-        """Total energy of each structure, shape (num_graphs,)."""
+        """``pos`` (N, 3) Å, ``numbers`` (N,), ``batch`` (N,), ``edge_src``/``edge_dst`` (E,), ``edge_offset`` (E, 3) Å
+        → the total energy of each structure (num_graphs,), eV (the units of the training labels)."""
         x, index, edge_vec, edge_features = self.features(pos, numbers, edge_src, edge_dst, edge_offset)
         if isinstance(self.readout, PointConvolution):
             x = self.readout(x, pos, edge_src, edge_dst, edge_vec=edge_vec, edge_features=edge_features)
@@ -273,16 +301,18 @@ class InteratomicPotential(torch.nn.Module):
         return scatter_sum(atom_energy, batch, num_graphs)
 
 
-#: The course potential as lesson 14 builds it, step by step (each step's effect: lesson 14's ablation table).
-RECIPE = dict(irreps_hidden="16x0e + 16x1o", lmax=1, layers=2, num_basis=8, radial_hidden=16, radial_basis="bessel",
-              tensor_product="uvu", self_connection=True, embedding=16, readout="linear")
+#: The course potential as lesson 14 builds it, step by step (each step's effect: lesson 14's ablation table):
+#: what it changes in :class:`InteratomicPotential`'s defaults (the plain model); the rest is those defaults.
+RECIPE = dict(irreps_hidden="16x0e + 16x1o", layers=2, num_basis=8, radial_basis="bessel", tensor_product="uvu",
+              self_connection=True, embedding=16, readout="linear")
 #: ... and how it is trained: Adam, minibatches of 10 structures, the learning rate from 2e-2 down to 2e-3.
 RECIPE_TRAINING = dict(lr=2e-2, batch_size=10, energy_weight=1.0, final_lr_fraction=0.1)
 
 
 def course_potential(structures, r_max: float, *, dtype: torch.dtype | None = None, **overrides) -> InteratomicPotential:
-    """The course's potential (:data:`RECIPE`, changed by ``overrides``) for the species of ``structures``, its sums
-    over neighbours divided by the square root of their average number in ``structures`` (NequIP's choice)."""
+    """The course's potential (:data:`RECIPE`, changed by ``overrides``; cutoff ``r_max`` in Å) for the species
+    of ``structures``, its sums over neighbours divided by the square root of their average number in
+    ``structures`` (NequIP's choice)."""
     from .env import default_dtype
     structures = list(structures)
     species = sorted({int(z) for atoms in structures for z in atoms.get_atomic_numbers()})
@@ -320,19 +350,11 @@ def energy_and_forces(model: InteratomicPotential, data: AtomsBatch, *, training
     return energy, -grad
 
 
-@dataclass
-class TrainingRun:
-    """What :func:`train_potential` did: the model, the loss per step, and the seconds it took."""
-
-    model: InteratomicPotential
-    losses: list = field(default_factory=list)
-    seconds: float = 0.0
-
-
 class AdamTrainer:
     """One training, stepped by hand: Adam on ``step_loss()``, the learning rate decaying linearly from ``lr``
     to ``final_lr_fraction * lr`` over the budget — ``steps`` steps, or ``seconds`` of the time spent in
-    this trainer's own steps. ``step()`` takes one step; ``done`` says when the budget is spent; ``run`` is
+    this trainer's own steps, measured by :data:`TRAINING_CLOCK` (the process's CPU time: a machine busy with
+    other work slows a training down but does not shorten it). ``step()`` takes one step; ``done`` says when the budget is spent; ``run`` is
     the :class:`TrainingRun` (model, losses, seconds). :func:`race` steps several trainers in turn.
     """
 
@@ -358,7 +380,7 @@ class AdamTrainer:
 
     def step(self) -> float:
         """One Adam step at the scheduled learning rate; returns the loss."""
-        start = time.perf_counter()
+        start = TRAINING_CLOCK()
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr * (1.0 - (1.0 - self.final_lr_fraction) * min(self.progress, 1.0))
         loss = self.step_loss()
@@ -366,7 +388,7 @@ class AdamTrainer:
         loss.backward()
         self.optimizer.step()
         self.run.losses.append(float(loss.detach()))
-        self.run.seconds += time.perf_counter() - start
+        self.run.seconds += TRAINING_CLOCK() - start
         return self.run.losses[-1]
 
     def warm_up(self, calls: int = 2) -> None:
@@ -386,8 +408,8 @@ class AdamTrainer:
 def race(trainers, *, warm_up: int = 2) -> list:
     """Train several :class:`AdamTrainer` s side by side: always step the one that has spent the least time.
 
-    With budgets in seconds, each model gets the same wall time on the same machine *at the same moments*,
-    so a busy machine slows both alike: the fair way to compare two models at equal time. Each trainer first
+    With budgets in seconds, each model gets the same CPU time (:data:`TRAINING_CLOCK`) on the same machine *at
+    the same moments*, so a busy machine slows both alike: the fair way to compare two models at equal time. Each trainer first
     runs ``warm_up`` untimed calls (:meth:`AdamTrainer.warm_up`): one-time compilation is not training."""
     trainers = list(trainers)
     for trainer in trainers:
@@ -401,7 +423,7 @@ def full_batch_adam(model: torch.nn.Module, step_loss, *, steps: int | None = No
                     params=None, seconds: float | None = None, final_lr_fraction: float = 0.1) -> TrainingRun:
     """The course's training loop (:class:`AdamTrainer` run to the end): Adam steps on ``step_loss()``, the
     learning rate decaying linearly from ``lr`` to ``final_lr_fraction * lr``; the budget is ``steps`` steps or
-    ``seconds`` of wall time. Returns the :class:`TrainingRun` (model, loss per step, seconds)."""
+    ``seconds`` of CPU time. Returns the :class:`TrainingRun` (model, loss per step, seconds)."""
     return AdamTrainer(model, step_loss, lr=lr, steps=steps, seconds=seconds, params=params,
                        final_lr_fraction=final_lr_fraction).finish()
 
@@ -425,7 +447,7 @@ def potential_trainer(model: InteratomicPotential, data, *, steps: int | None = 
     step, in turn). Before training, ``energy_shift`` is set by :func:`fit_energy_shift` and
     ``energy_scale`` to the RMS force component :math:`\sigma_F` of all the data (so the network's
     outputs are of order one). Energies are compared per atom. The budget is ``steps``, or ``seconds``
-    of wall time (then ``steps`` is ignored); the learning rate decays linearly to ``final_lr_fraction``.
+    of CPU time (then ``steps`` is ignored); the learning rate decays linearly to ``final_lr_fraction``.
     """
     batches = [data] if isinstance(data, AtomsBatch) else list(data)
     if not batches or any(b.energy is None for b in batches):
@@ -482,7 +504,8 @@ class DirectForceModel(InteratomicPotential):
         self.readout = o3.Linear(self.blocks[-1].irreps_out, "1o")
 
     def forward(self, pos, numbers, batch, num_graphs, edge_src, edge_dst, edge_offset):
-        """Forces, shape (N, 3): ``energy_scale`` times a ``1o`` per atom (the energy shift plays no part)."""
+        """Arguments as :meth:`InteratomicPotential.forward` → forces (N, 3), eV/Å: ``energy_scale`` times a ``1o``
+        per atom (the energy shift plays no part)."""
         x = self.features(pos, numbers, edge_src, edge_dst, edge_offset)[0]
         return self.energy_scale * self.readout(x)
 
@@ -514,13 +537,37 @@ def train_direct_forces(model: DirectForceModel, data, **kwargs) -> TrainingRun:
     return direct_force_trainer(model, data, **kwargs).finish()
 
 
-def force_errors(model: InteratomicPotential, data: AtomsBatch) -> dict:
-    """Test errors: ``{"energy_mae_per_atom", "force_mae", "force_rmse"}`` in eV/atom and eV/Å."""
+class ForceErrors(dict):
+    """Test errors ``{"energy_mae_per_atom": eV/atom, "force_mae": eV/Å, "force_rmse": eV/Å}``: a dict
+    that prints as one line (``print(errors)``)."""
+
+    def __str__(self) -> str:
+        return (f"energy MAE {1000 * self['energy_mae_per_atom']:.3g} meV/atom, force MAE "
+                f"{self['force_mae']:.3g} eV/Å, force RMSE {self['force_rmse']:.3g} eV/Å")
+
+
+def prediction_errors(energy, forces, ref_energy, ref_forces, atoms_per_structure) -> ForceErrors:
+    r"""``{"energy_mae_per_atom", "force_mae", "force_rmse"}`` (eV/atom, eV/Å) of predictions against references.
+
+    ``energy`` and ``ref_energy`` (S,), ``forces`` and ``ref_forces`` (N, 3), ``atoms_per_structure`` (S,):
+    :math:`\overline{|E_s - E^\text{ref}_s| / N_s}`, :math:`\overline{|F - F^\text{ref}|}` and
+    :math:`\sqrt{\overline{(F - F^\text{ref})^2}}` over every force component.
+    """
+    as64 = lambda x: torch.as_tensor(np.asarray(x.detach() if isinstance(x, torch.Tensor) else x), dtype=torch.float64)
+    energy, ref_energy = as64(energy).reshape(-1), as64(ref_energy).reshape(-1)
+    forces, ref_forces, n_atoms = as64(forces), as64(ref_forces), as64(atoms_per_structure).reshape(-1)
+    if forces.shape != ref_forces.shape or energy.shape != ref_energy.shape or energy.shape != n_atoms.shape:
+        raise ValueError(f"shapes do not match: energy {tuple(energy.shape)} vs {tuple(ref_energy.shape)}, "
+                         f"atoms per structure {tuple(n_atoms.shape)}, forces {tuple(forces.shape)} vs {tuple(ref_forces.shape)}")
+    return ForceErrors(energy_mae_per_atom=float(((energy - ref_energy) / n_atoms).abs().mean()),
+                       force_mae=float((forces - ref_forces).abs().mean()),
+                       force_rmse=float((forces - ref_forces).pow(2).mean().sqrt()))
+
+
+def force_errors(model: InteratomicPotential, data: AtomsBatch) -> ForceErrors:
+    """The test errors of ``model`` on a labelled batch (:func:`prediction_errors`): eV/atom and eV/Å."""
     energy, forces = energy_and_forces(model, data)
-    n_atoms = data.atoms_per_graph.to(energy.dtype)
-    return {"energy_mae_per_atom": float(((energy.detach() - data.energy) / n_atoms).abs().mean()),
-            "force_mae": float((forces.detach() - data.forces).abs().mean()),
-            "force_rmse": float((forces.detach() - data.forces).pow(2).mean().sqrt())}
+    return prediction_errors(energy, forces, data.energy, data.forces, data.atoms_per_graph)
 
 
 # ----------------------------------------------------------------------------- ase calculator

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+__all__ = ["progress", "record", "load", "reset", "progress_path", "course_exercises", "Progress", "PROGRESS_ENV"]
+
 PROGRESS_ENV = "E3TEACH_PROGRESS"
 DISABLED = ("off", "0", "none", "false", "no")
 FORMAT_VERSION = 1
@@ -295,6 +297,3 @@ def progress(lesson: str | int | None = None, *, format: str = "table", path: st
     if format == "csv":
         return table.to_csv()
     raise ValueError(f"format should be 'table', 'markdown' or 'csv', not {format!r}")
-
-
-__all__ = ["progress", "record", "load", "reset", "progress_path", "course_exercises", "Progress", "PROGRESS_ENV"]

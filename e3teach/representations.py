@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 import torch
 
 from .env import default_dtype
+from .equivariance import GROUP_LABELS, GroupElement, group_elements, group_key
 from .roundoff import format_error
-from .equivariance import GROUP_NAMES, GroupElement, _group_key, group_elements
 
 __all__ = ["RepresentationReport", "check_representation", "homomorphism_error"]
 
@@ -111,7 +111,7 @@ class RepresentationReport:
 
     def passes(self, group: str) -> bool:
         """Whether the check holds on the elements of a subgroup (``"SO3"``: the rotations only)."""
-        allowed = {"SO3": ("rotation",), "O3": ("rotation", "inversion", "improper rotation")}[_group_key(group)]
+        allowed = {"SO3": ("rotation",), "O3": ("rotation", "inversion", "improper rotation")}[group_key(group)]
         idx = [i for i, k in enumerate(self.kinds) if k in allowed]
         errs = [_finite(self.identity)]
         if idx:
@@ -131,7 +131,7 @@ class RepresentationReport:
         return format_error(error, self.tolerance, ladder=())
 
     def verdict(self) -> str:
-        name = GROUP_NAMES[self.group]
+        name = GROUP_LABELS[self.group]
         n = len(self.elements)
         dtype = str(self.dtype).replace("torch.", "")
         if self.ok:
@@ -165,9 +165,12 @@ class RepresentationReport:
         return "\n".join(f"{a.ljust(width)}  {b}" for a, b in rows)
 
     def __str__(self) -> str:
-        return self.verdict()
+        """The verdict folded at 100 characters, continuation lines indented: what ``print(report)`` shows."""
+        import textwrap
+        return textwrap.fill(self.verdict(), 100, subsequent_indent="  ", break_on_hyphens=False)
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        return self.verdict()
 
     def _repr_html_(self) -> str:
         body = ""
@@ -268,7 +271,7 @@ def check_representation(D: Callable, elements=None, *, n: int = 5, group: str =
 
     Every product :math:`g_i g_j` of two test elements is evaluated: :math:`k^2` calls of ``D``.
     """
-    group = _group_key(group)
+    group = group_key(group)
     if group not in ("O3", "SO3"):
         raise ValueError("a representation here maps 3×3 matrices: use group='O3' or 'SO3' "
                          "(translations act on positions, not on features)")

@@ -15,14 +15,16 @@ between machines: float64 errors in this course are ≤ ~3e-13 (a deep network c
 
     >>> error_band(5.3e-15, 1e-10)
     '< 1e-11'
-    >>> error_band(4e-11, 1e-10)
-    '< 1e-10'
+    >>> error_band(4e-11, 1e-10)      # above every rung below the tolerance: the tolerance itself
+    '≤ 1e-10'
     >>> format_error(0.31, 1e-10)
     '0.31'
 """
 from __future__ import annotations
 
 import math
+
+__all__ = ["LADDER", "decade", "error_band", "format_error"]
 
 #: Rungs of the ladder: float64 round-off, float32 round-off.
 LADDER = (1e-11, 1e-3)
@@ -59,5 +61,3 @@ def format_error(error: float, tolerance: float, ladder=LADDER) -> str:
         return error_band(error, tolerance, ladder)
     return f"{error:.2g}"
 
-
-__all__ = ["LADDER", "decade", "error_band", "format_error"]

@@ -39,6 +39,12 @@ from typing import Callable
 
 import torch
 
+from .models import UvuThenLinear  # its home is e3teach.models; re-exported for lesson 16
+
+__all__ = ["median_time", "compare_times", "code_of", "fit_power_law", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
+           "uvu_then_linear", "random_graph", "print_compile_report", "free_port", "build_model", "graph_loss", "train_steps", "shard", "ddp_worker",
+           "run_data_parallel", "relative_difference", "COMPILE_IRREPS", "compile_tensor_product", "graph_breaks_of_radius_graph", "compile_benchmark", "CompileJob"]
+
 
 # ------------------------------------------------------------------------------------ timing
 def median_time(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1) -> float:
@@ -107,17 +113,22 @@ def saved_tensor_bytes(fn: Callable[[], object]) -> int:
 
 
 def code_of(fn: Callable, *, docstring: bool = False, start: str | None = None) -> str:
-    """The source of ``fn`` to print in a lesson, without its docstring (unless ``docstring``);
-    with ``start``, only the lines from the first one containing ``start``."""
+    """The source of ``fn`` to print in a lesson, without docstrings (its own and those of the functions
+    and classes it defines inside, unless ``docstring``); with ``start``, only the lines from the first
+    one containing ``start``."""
     import ast
     import inspect
     import textwrap
     source = textwrap.dedent(inspect.getsource(fn))
     lines = source.splitlines()
-    body = ast.parse(source).body[0].body
-    if not docstring and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        del lines[body[0].lineno - 1: body[0].end_lineno]
+    if not docstring:
+        spans = [(node.body[0].lineno, node.body[0].end_lineno) for node in ast.walk(ast.parse(source))
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                 and len(node.body) > 1 and isinstance(node.body[0], ast.Expr)
+                 and isinstance(node.body[0].value, ast.Constant) and isinstance(node.body[0].value.value, str)]
+        for first, last in sorted(spans, reverse=True):
+            blank = last < len(lines) and not lines[last].strip()      # the empty line after it, too
+            del lines[first - 1: last + blank]
     if start is not None:
         first = next(i for i, line in enumerate(lines) if start in line)
         lines = lines[first:]
@@ -129,9 +140,6 @@ def polar_irreps(mul: int, lmax: int):
     """``mul x 0e + mul x 1o + mul x 2e + ...`` up to ``lmax`` (parity (-1)^l, like spherical harmonics)."""
     from e3nn import o3
     return o3.Irreps([(mul, (l, (-1) ** l)) for l in range(lmax + 1)])
-
-
-from .models import UvuThenLinear  # noqa: E402  (its home is e3teach.models; kept here for lesson 16)
 
 
 def uvu_then_linear(irreps_in1, irreps_in2, irreps_out, **kwargs) -> UvuThenLinear:
@@ -441,10 +449,6 @@ def _main(argv: list[str]) -> int:
     print("usage: python -m e3teach.scale compile OUT.json [cpu] [cuda]")
     return 2
 
-
-__all__ = ["median_time", "compare_times", "code_of", "fit_power_law", "saved_tensor_bytes", "polar_irreps", "UvuThenLinear",
-           "uvu_then_linear", "random_graph", "print_compile_report", "free_port", "build_model", "graph_loss", "train_steps", "shard", "ddp_worker",
-           "run_data_parallel", "relative_difference", "COMPILE_IRREPS", "compile_tensor_product", "graph_breaks_of_radius_graph", "compile_benchmark", "CompileJob"]
 
 if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))

@@ -76,11 +76,11 @@ def equivariant_maps(D_in, D_out, elements: list[torch.Tensor] | None = None, to
     with default_dtype(torch.float64):
         blocks = [(D_in(g.to(torch.float64)), D_out(g.to(torch.float64))) for g in elements]
         constraint = torch.cat([equivariance_constraint(a, b) for a, b in blocks])
-        _, s, vh = torch.linalg.svd(constraint, full_matrices=False)   # one square block per g: rows >= unknowns
+        _, s, vh = torch.linalg.svd(constraint, full_matrices=False)  # a square block per g
     scale = max(float(s.max()), 1.0)
     null = vh[s <= tol * scale]
     d_in, d_out = blocks[0][0].shape[0], blocks[0][1].shape[0]
-    basis = null.reshape(-1, d_in, d_out).transpose(1, 2)            # rows were vec(W): columns of W stacked
+    basis = null.reshape(-1, d_in, d_out).transpose(1, 2)  # rows: vec(W)
     return NullSpace(basis=basis, singular_values=s, tol=tol * scale)
 
 

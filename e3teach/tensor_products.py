@@ -130,7 +130,14 @@ class ProductRule:
                 f"dimensions {self.ir1.dim}×{self.ir2.dim} = {dims}{self.ir1.dim * self.ir2.dim}")
 
     def __str__(self) -> str:
-        return f"{self.ir1} ⊗ {self.ir2} = {_join(self.allowed)}   ({self.explain()})"
+        """The rule, then why; lines longer than 100 characters break between the clauses of the why."""
+        lines = [f"{self.ir1} ⊗ {self.ir2} = {_join(self.allowed)}   ("]
+        for clause in self.explain().split("; "):
+            if len(lines[-1]) + len(clause) + 3 > 100:
+                lines[-1] += ";"
+                lines.append("    ")
+            lines[-1] += ("" if lines[-1].endswith(("(", " ")) else "; ") + clause
+        return "\n".join(lines) + ")"
 
     __repr__ = __str__
 

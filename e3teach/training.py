@@ -11,15 +11,35 @@ from .graph import batch_point_clouds
 from .models import EquivariantPointNet
 
 
+__all__ = ["TrainingRun", "predict_tetris", "tetris_accuracy", "train_tetris"]
+
+
 @dataclass
 class TrainingRun:
-    """What a training run did: the model, the loss per step, steps and seconds to reach the goal."""
+    """What a training run did: the model, the loss per step and the seconds it took.
+
+    ``reached_goal`` is ``True``/``False`` for a run that stops at a goal (:func:`train_tetris`) and
+    ``None`` for one that runs to the end of a budget (:func:`e3teach.potentials.full_batch_adam`).
+    ``print(run)`` gives steps and first → last loss; seconds are left out of that text, as they vary
+    from machine to machine.
+    """
 
     model: torch.nn.Module
     losses: list = field(default_factory=list)
-    steps: int = 0
     seconds: float = 0.0
-    reached_goal: bool = False
+    reached_goal: bool | None = None
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps taken: one loss per step."""
+        return len(self.losses)
+
+    def __str__(self) -> str:
+        if not self.losses:
+            return f"{type(self.model).__name__}: no training step yet"
+        goal = {True: "; goal reached", False: "; goal not reached", None: ""}[self.reached_goal]
+        return (f"{type(self.model).__name__}: {self.steps} steps, loss {self.losses[0]:.3g} → "
+                f"{self.losses[-1]:.3g}{goal}")
 
 
 def predict_tetris(model: torch.nn.Module, pieces: tetris_data.TetrisSet) -> torch.Tensor:
@@ -37,7 +57,7 @@ def tetris_accuracy(model: torch.nn.Module, pieces: tetris_data.TetrisSet) -> fl
 
 def train_tetris(train: tetris_data.TetrisSet, *, seed: int = 0, max_steps: int = 500, lr: float = 1e-2,
                  loss_goal: float = 0.01, model: torch.nn.Module | None = None, **model_kwargs) -> TrainingRun:
-    """Train an :class:`EquivariantPointNet` to the ``0o + 6x0e`` labels of ``train`` (mean squared error).
+    """Train an :class:`~e3teach.models.EquivariantPointNet` to the ``0o + 6x0e`` labels of ``train`` (mean squared error).
 
     Stops when every training piece is classified correctly *and* the loss is below ``loss_goal``,
     or after ``max_steps`` full-batch Adam steps.
@@ -46,9 +66,9 @@ def train_tetris(train: tetris_data.TetrisSet, *, seed: int = 0, max_steps: int 
     model = model if model is not None else EquivariantPointNet(tetris_data.LABEL_IRREPS, **model_kwargs)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     batch = batch_point_clouds(train.pos)
-    run = TrainingRun(model)
+    run = TrainingRun(model, reached_goal=False)
     start = time.perf_counter()
-    for step in range(1, max_steps + 1):
+    for _ in range(max_steps):
         out = model(batch.pos, batch=batch.batch)
         loss = (out - train.label).pow(2).mean()
         optimizer.zero_grad()
@@ -58,5 +78,5 @@ def train_tetris(train: tetris_data.TetrisSet, *, seed: int = 0, max_steps: int 
         if float(loss.detach()) < loss_goal and bool((tetris_data.decode(out.detach()) == train.shape).all()):
             run.reached_goal = True
             break
-    run.steps, run.seconds = step, time.perf_counter() - start
+    run.seconds = time.perf_counter() - start
     return run

@@ -1,4 +1,4 @@
-"""The exercise-checker framework (see ``shared/COURSE.md`` §6).
+"""The exercise-checker framework (how lessons use it: AUTHORING.md, section "Checkers").
 
 A checker is an :class:`Exercise`: calling it with the learner's answer prints one line,
 
@@ -44,6 +44,7 @@ import os
 import re
 import sys
 import sysconfig
+import textwrap
 import traceback
 from dataclasses import dataclass
 from fractions import Fraction
@@ -51,6 +52,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
+
+__all__ = ["CheckFailed", "NotAttempted", "fail", "strict", "Result", "Exercise", "exercise", "call", "learner",
+           "expect_tensor", "expect_close", "expect_equal", "as_torch", "as_number", "describe", "show", "usage",
+           "fail_if_float32_precision", "FLOAT64_HOW", "LOW_PRECISION", "STRICT_ENV", "is_stub", "exception_text",
+           "raised"]
 
 STRICT_ENV = "E3TEACH_STRICT"
 NOT_ATTEMPTED = ("not attempted yet — replace each `...` or `raise NotImplementedError` with your answer, "
@@ -98,8 +104,11 @@ class Result:
         return self.status == "pass"
 
     def __str__(self) -> str:
+        """One verdict, folded at 100 columns (continuation lines indented) so no notebook scrolls."""
         icon = {"pass": "✅", "fail": "❌", "not attempted": "⏳", "checker error": "⚠️"}[self.status]
-        return f"{icon} {self.name} · {self.title}: {self.message}"
+        text = f"{icon} {self.name} · {self.title}: {self.message}"
+        return "\n".join(textwrap.fill(line, width=100, subsequent_indent="   ", break_on_hyphens=False)
+                         for line in text.split("\n"))
 
     __repr__ = __str__
 
@@ -543,9 +552,3 @@ def expect_equal(actual, expected, name: str, hint: str | None = None):
     if actual != expected:
         fail(f"`{name}` is {actual!r}, which is not right", hint)
     return actual
-
-
-__all__ = ["CheckFailed", "NotAttempted", "fail", "strict", "Result", "Exercise", "exercise", "call", "learner",
-           "expect_tensor", "expect_close", "expect_equal", "as_torch", "as_number", "describe", "show", "usage",
-           "fail_if_float32_precision", "FLOAT64_HOW", "LOW_PRECISION", "STRICT_ENV", "is_stub", "exception_text",
-           "raised"]

@@ -3,6 +3,8 @@ import torch
 
 from .core import call, exercise, expect_close, expect_tensor
 
+__all__ = ["q0"]
+
 
 @exercise("the length of each vector", hints=[
     "Each row of `vectors` is one 3D vector; you want one number per row.",

@@ -18,6 +18,8 @@ from ..equivariance import random_rotation
 from ..representations import check_representation
 from .core import as_number, call, exercise, expect_close, expect_tensor, fail, fail_if_float32_precision, show
 
+__all__ = ["F64", "q1", "q2", "q3", "q4", "q5"]
+
 F64 = torch.float64
 
 

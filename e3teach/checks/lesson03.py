@@ -15,6 +15,8 @@ from e3nn import o3
 from ..equivariance import check_equivariance
 from .core import FLOAT64_HOW, LOW_PRECISION, CheckFailed, NotAttempted, as_number, call, exercise, expect_tensor, fail, learner
 
+__all__ = ["q1", "q2", "q3", "q4", "q5", "Q1_IRREPS", "Q2_QUANTITIES", "Q5_CASES"]
+
 # --- q1 ---------------------------------------------------------------------------------------------
 
 #: The Irreps of exercise 1.
@@ -333,6 +335,3 @@ def q5(count_equivariant_maps):
              "add mul_in × mul_out over every pair of entries with the same irrep — also entries that are not neighbours")
     return (f"equals o3.Linear's weight_numel on {len(Q5_CASES)} pairs of irreps (multiplicities, parity mismatches, "
             "repeated entries; strings and Irreps)")
-
-
-__all__ = ["q1", "q2", "q3", "q4", "q5", "Q1_IRREPS", "Q2_QUANTITIES", "Q5_CASES"]

@@ -18,6 +18,8 @@ from e3nn import o3
 from ..env import default_dtype
 from .core import CheckFailed, as_number, call, exercise, expect_tensor, fail
 
+__all__ = ["Q1_IRREPS", "Q2_IRREPS", "Q3_IRREPS", "q1", "q2", "q3", "q4"]
+
 # --- the tensor products of the exercises (shown in the solution notebook) ---------------------------
 Q1_IRREPS = ("4x0e + 2x1o + 1x2e", "0e + 1o + 2e", "8x0e + 2x0o + 4x1o + 2x1e + 2x2o")
 Q2_IRREPS = ("2x1o", "1o", "1e")

@@ -13,6 +13,8 @@ from ..roundoff import format_error
 from .core import (LOW_PRECISION, call, describe, exercise, expect_close, expect_equal, expect_tensor, fail,
                    fail_if_float32_precision, learner)
 
+__all__ = ["ODD_ACTIVATIONS", "ALL_ACTIVATIONS", "q1", "q2", "q3", "broken_model", "q4"]
+
 ODD_ACTIVATIONS = {"tanh", "sin", "cube", "softsign"}
 ALL_ACTIVATIONS = {"tanh", "sin", "cube", "softsign", "cos", "square", "abs", "relu", "silu", "sigmoid"}
 
@@ -128,6 +130,7 @@ class _LeakyTensorProduct(torch.nn.Module):
         self.irreps_out = tp.irreps_out
 
     def forward(self, *args):
+        """The tensor product's inputs → (..., irreps_out.dim), with a ReLU leak that breaks equivariance."""
         out = self.tp(*args)
         return out + 0.1 * torch.relu(out)
 

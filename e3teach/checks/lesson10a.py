@@ -10,6 +10,8 @@ from e3nn import o3
 from .. import point_groups as pg
 from .core import as_number, call, exercise, expect_tensor, fail
 
+__all__ = ["q1", "q2", "normalize_schoenflies", "q3"]
+
 _F64 = torch.float64
 
 

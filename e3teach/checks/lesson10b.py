@@ -7,6 +7,8 @@ from .. import point_groups as pg
 from .core import as_number, as_torch, call, exercise, fail
 from .lesson10a import _as_int
 
+__all__ = ["q1", "q2"]
+
 _Q1_CASES = [("Oh", "2e"), ("Td", "2e"), ("D4h", "2e"), ("Ih", "2e"), ("Ih", "3o"), ("Oh", "3o"), ("D3d", "1o"),
              ("C2v", "2e"), ("C4", "1o"), ("S4", "2e")]
 #: Groups with irreps of complex type: their E level is a pair of complex-conjugate irreps, degenerate only

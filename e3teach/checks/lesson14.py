@@ -20,7 +20,9 @@ __all__ = ["q1", "q2", "q3", "q4", "q5", "lennard_jones_energy", "lennard_jones_
 
 # ----------------------------------------------------------------------------- shared test systems
 def lennard_jones_energy(pos: torch.Tensor, epsilon: float = 0.2, sigma: float = 2.5) -> torch.Tensor:
-    r"""Lennard-Jones energy :math:`\sum_{i<j} 4\epsilon[(\sigma/r)^{12} - (\sigma/r)^6]` of a cluster (a 0-d tensor)."""
+    r"""Lennard-Jones energy :math:`\sum_{i<j} 4\epsilon[(\sigma/r)^{12} - (\sigma/r)^6]` of a cluster (a 0-d tensor, eV).
+
+    ``pos`` (N, 3) in Å, ``epsilon`` (the well depth) in eV, ``sigma`` (where the pair energy is zero) in Å."""
     i, j = torch.triu_indices(len(pos), len(pos), offset=1)
     r = (pos[j] - pos[i]).norm(dim=1)
     return (4 * epsilon * ((sigma / r) ** 12 - (sigma / r) ** 6)).sum()
@@ -28,7 +30,8 @@ def lennard_jones_energy(pos: torch.Tensor, epsilon: float = 0.2, sigma: float =
 
 def lennard_jones_forces(pos: torch.Tensor, epsilon: float = 0.2, sigma: float = 2.5) -> torch.Tensor:
     r"""The analytic Lennard-Jones forces (independent of autograd): on atom :math:`j`, from :math:`i`,
-    :math:`\vec F = -\frac{dV}{dr}\,\hat r_{ij}` with :math:`dV/dr = 4\epsilon(-12\sigma^{12}/r^{13} + 6\sigma^6/r^7)`."""
+    :math:`\vec F = -\frac{dV}{dr}\,\hat r_{ij}` with :math:`dV/dr = 4\epsilon(-12\sigma^{12}/r^{13} + 6\sigma^6/r^7)`:
+    (N, 3) in eV/Å, arguments as :func:`lennard_jones_energy`."""
     diff = pos[None, :, :] - pos[:, None, :]                  # diff[i, j] = pos[j] - pos[i]
     r = diff.norm(dim=-1) + torch.eye(len(pos), dtype=pos.dtype)
     dvdr = 4 * epsilon * (-12 * sigma**12 / r**13 + 6 * sigma**6 / r**7)
@@ -211,7 +214,7 @@ def q3(finite_difference_forces):
     if float((small - exact).abs().max()) > 1e-6 * max(1.0, float(exact.abs().max())):
         fail("on a second energy (a chain of springs, h = 1e-4) your forces are wrong",
              "use energy_fn and h as given: do not hard-code them")
-    return f"central differences match the exact forces (relative error < 1e-5 at h = 1e-3) on two energies"
+    return "central differences match the exact forces (relative error < 1e-5 at h = 1e-3) on two energies"
 
 
 # ----------------------------------------------------------------------------- q4

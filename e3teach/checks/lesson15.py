@@ -12,6 +12,8 @@ from .. import point_groups as pg
 from ..graph import radius_graph
 from .core import CheckFailed, NotAttempted, as_number, call, exercise, expect_tensor, fail
 
+__all__ = ["q1", "q2", "q3", "q4", "q5"]
+
 _F64 = torch.float64
 
 

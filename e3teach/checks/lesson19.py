@@ -14,6 +14,8 @@ from ..graph import radius_graph
 from ..models import EquivariantPointNet
 from .core import as_torch, call, exercise, expect_tensor, fail
 
+__all__ = ["R_MAX", "q1", "q2", "mystery_pipelines", "q3", "q4"]
+
 R_MAX = 2.0
 
 

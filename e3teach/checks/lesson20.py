@@ -9,6 +9,9 @@ from e3nn import o3
 from ..env import default_dtype
 from .core import as_number, call, exercise, expect_close, expect_tensor, fail
 
+__all__ = ["AXIS_PERMUTATION", "NORMALIZATIONS", "q1", "q2", "q3", "tensor_product",
+           "other_code_weights", "q4"]
+
 #: The cyclic relabelling P r = (z, x, y): e3nn's y-polar harmonics at P r are the textbook's z-polar ones.
 AXIS_PERMUTATION = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
 NORMALIZATIONS = ("integral", "component", "norm")

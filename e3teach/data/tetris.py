@@ -19,6 +19,9 @@ import torch
 
 from ..equivariance import random_rotation
 
+__all__ = ["SHAPE_NAMES", "LABEL_IRREPS", "TetrisSet", "tetris", "random_orthogonal", "transform",
+           "random_copies", "decode"]
+
 SHAPE_NAMES = ("chiral_shape_1", "chiral_shape_2", "square", "line", "corner", "L", "T", "zigzag")
 
 _COORDINATES = (
@@ -123,7 +126,3 @@ def decode(output: torch.Tensor) -> torch.Tensor:
     """Predicted shape index: the shape whose ``0o + 6x0e`` label vector is nearest to ``output``."""
     labels = _label_vectors(output.dtype).to(output.device)
     return torch.cdist(output, labels).argmin(dim=1)
-
-
-__all__ = ["SHAPE_NAMES", "LABEL_IRREPS", "TetrisSet", "tetris", "random_orthogonal", "transform",
-           "random_copies", "decode"]
