@@ -35,8 +35,8 @@ import torch
 
 from .point_groups import element_symbol
 
-__all__ = ["energy_function", "ase_forces", "hessian_autograd", "hessian_finite_differences", "rigid_motions", "project_rigid",
-           "Level", "group_eigenvalues", "atom_permutations", "displacement_matrices",
+__all__ = ["energy_function", "ase_forces", "hessian_autograd", "hessian_finite_differences",
+           "rigid_motions", "project_rigid", "Level", "group_eigenvalues", "atom_permutations", "displacement_matrices",
            "CharacterTable", "character_table", "decompose", "displacement_characters",
            "vibrational_characters", "symmetrize", "level_irreps", "level_splitting", "level_diagram",
            "LEVEL_RTOL"]
