@@ -52,27 +52,75 @@ def _show(out: widgets.Output, fig: Any) -> None:
         display(fig)
 
 
-class StaticTwin:
-    """Mixin for a widget that draws a plotly figure (``self.figure``): its output also carries a PNG of
-    that figure, so a reader without a kernel (GitHub, nbviewer) sees a picture where the widget was.
+#: CSS carried by every live course widget (in a hidden HTML child): in JupyterLab, while the widget is alive,
+#: the picture of it displayed just before it (its static twin) is hidden. When the notebook is reopened without
+#: its kernel, the widget cannot be drawn ("Error displaying widget: model not found", since notebooks store no
+#: widget state): this CSS is gone with it, and the picture shows.
+TWIN_CSS = ("<style>.jp-OutputArea-child:has(.e3teach-twin):has(+ .jp-OutputArea-child .e3teach-live)"
+            "{display:none}</style>")
+#: what a reader without the widget renderer (no kernel, GitHub) reads where the widget was
+WIDGET_TEXT = "(An interactive widget: run the cell to use it. Its picture is above.)"
+TWIN_CAPTION = ("The widget as the cell left it. It needs the running notebook: run the cell to move it "
+                "(a reopened notebook shows this picture where the widget was).")
 
-    JupyterLab with a kernel renders the widget (the richer type of the same output); the PNG is the
-    picture of the widget's state when the cell ran.
+
+class StaticTwin:
+    """Mixin for a widget that draws a plotly figure (``self.figure``): displaying it also displays a PNG of
+    that figure, its static twin, in an output of its own just before the widget's.
+
+    Readers without a kernel (GitHub, nbviewer, the website, a notebook reopened after its kernel stopped) see
+    the picture where the widget was; in JupyterLab with a kernel the live widget hides it (see
+    :data:`TWIN_CSS`). The twin carries :meth:`static_alt` as its text alternative.
     """
+
+    #: the twin's text alternative (one or two sentences); default: from the figure's title
+    alt: str | None = None
 
     def static_picture(self) -> Any:
         """The twin: the widget's current figure (override to draw something else)."""
         return self.figure
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+    def static_alt(self) -> str:
+        """What the twin shows, for readers who cannot see it."""
+        if self.alt:
+            return self.alt
+        title = getattr(getattr(getattr(self.static_picture(), "layout", None), "title", None), "text", None)
+        return f"A picture of the interactive widget: {title}." if title else "A picture of the interactive widget."
+
+    def twin_bundle(self) -> tuple[dict, dict]:
+        """The twin's output: PNG, an HTML ``<figure>`` with alt text and caption, and the alt as text."""
         import base64
 
-        from .viz import png_bytes
+        from .viz import picture_html, png_bytes
 
+        png = base64.b64encode(png_bytes(self.static_picture())).decode("ascii")
+        alt = self.static_alt()
+        bundle = {"image/png": png, "text/html": picture_html(png, alt, css_class="e3teach-twin", caption=TWIN_CAPTION),
+                  "text/plain": alt}
+        return bundle, {"image/png": {"alt": alt}}
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
-        if isinstance(bundle, dict) and getattr(self, "figure", None) is not None:
-            bundle["image/png"] = base64.b64encode(png_bytes(self.static_picture())).decode("ascii")
+        if isinstance(bundle, dict) and getattr(self, "figure", None) is not None and _in_kernel():
+            from IPython.display import display
+
+            self.add_class("e3teach-live")
+            if _twin_style() not in self.children:
+                self.children = (*self.children, _twin_style())
+            twin, metadata = self.twin_bundle()
+            display(twin, raw=True, metadata=metadata)
+            bundle["text/plain"] = WIDGET_TEXT
         return bundle
+
+
+_STYLE: list = []
+
+
+def _twin_style() -> widgets.HTML:
+    """One hidden HTML widget per kernel holding :data:`TWIN_CSS`."""
+    if not _STYLE:
+        _STYLE.append(widgets.HTML(TWIN_CSS, layout=widgets.Layout(display="none")))
+    return _STYLE[0]
 
 
 class FigureBox(StaticTwin, widgets.VBox):

@@ -1,5 +1,5 @@
 """Sphinx configuration of the course website. Build it with ``e3teach-author site`` (not sphinx-build:
-the command first stages the notebooks, see ``e3teach/site.py``).
+the command first stages the notebooks, see ``e3teach/authoring/site.py``).
 
 Why Sphinx + myst-nb + sphinx-book-theme: the standard toolchain for executed-notebook books (it is what
 Jupyter Book 1 is made of), it renders committed outputs without executing anything
@@ -10,7 +10,7 @@ the theme's fonts and icons; no CDN is referenced.
 """
 import os
 
-from e3teach import site as course
+from e3teach.authoring import course
 
 project = "e3teach"
 author = "the e3teach authors"
@@ -20,6 +20,7 @@ html_title = "e3teach: E(3)-equivariant networks with e3nn"
 extensions = ["myst_nb", "sphinx_copybutton"]
 root_doc = "index"
 exclude_patterns = ["_vendor", "_badges", "**.ipynb_checkpoints"]
+# index.md, the learners' home page, is written by e3teach-author site from site/index.md.in
 nb_execution_mode = "off"                 # the committed outputs are the content
 nb_output_stderr = "remove"               # warnings printed while the notebook ran are not course content
 nb_merge_streams = True
@@ -37,6 +38,8 @@ html_theme = "sphinx_book_theme"
 html_context = {"default_mode": "light"}  # an explicit mode: the theme logs a console error without one
 html_static_path = ["_static"]            # e3teach-author site adds the vendored plotly.js and MathJax
 html_css_files = ["e3teach-site.css"]
+html_favicon = "_static/favicon.svg"
+html_js_files = ["e3teach-site.js"]        # long formulas scroll instead of running off a phone
 html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None

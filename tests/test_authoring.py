@@ -64,3 +64,26 @@ def test_hygiene_flags_unexecuted_and_base64(tmp_path):
     nbformat.write(nb, path)
     problems = " ".join(hygiene_problems(path))
     assert "base64" in problems and "installs packages" in problems and "not executed" in problems
+
+
+def test_author_tools_import_in_one_direction_and_old_paths_still_work():
+    import importlib
+    import subprocess
+    import sys
+    import warnings
+
+    from e3teach.authoring import course
+
+    # the learner's package never imports the author's tools; the author's modules read the course address
+    # from one module and never import each other in a circle (course ← hygiene ← exercises ← badges ← site)
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "e3teach"
+    learner = [p for p in root.rglob("*.py") if "authoring" not in p.parts and p.name != "site.py"]
+    assert [p for p in learner if "authoring" in p.read_text() and "import" in p.read_text()
+            and "from .authoring" in p.read_text()] == []
+    assert "from .site" not in (root / "authoring" / "course.py").read_text()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = importlib.reload(importlib.import_module("e3teach.site"))
+    assert old.REPOSITORY == course.REPOSITORY and any("moved" in str(w.message) for w in caught)
+    out = subprocess.run([sys.executable, "-m", "e3teach.authoring", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "e3teach-author site" in out.stdout

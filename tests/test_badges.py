@@ -8,9 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from e3teach import authoring, site
+from e3teach import authoring
+from e3teach.authoring import course as address
 from e3teach.authoring import add_course_links, badge_notebooks, check_all, installs_packages
-from e3teach.site import COLAB_CELL_ID, HEADER_CELL_ID, colab_install_source
+from e3teach.authoring.course import COLAB_CELL_ID, HEADER_CELL_ID, colab_install_source
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +37,7 @@ def test_colab_cell_does_nothing_outside_colab(monkeypatch):
 
 def test_colab_cell_installs_the_course_inside_colab(monkeypatch):
     calls = run_cell(colab_install_source(), monkeypatch, in_colab=True)
-    assert calls == [(([sys.executable, "-m", "pip", "install", "-q", f"e3teach @ git+{site.REPOSITORY}@{site.BRANCH}"],),
+    assert calls == [(([sys.executable, "-m", "pip", "install", "-q", f"e3teach @ git+{address.REPOSITORY}@{address.BRANCH}"],),
                       {"check": True})]
 
 
@@ -50,7 +51,7 @@ def test_colab_cell_installs_the_course_inside_colab(monkeypatch):
     "!conda install -y e3nn",
     "!uv pip install e3nn",
     colab_install_source().replace('if "google.colab" in sys.modules:', "if True:"),              # guard removed
-    colab_install_source().replace(site.REPOSITORY, "https://github.com/someone/else"),           # another package
+    colab_install_source().replace(address.REPOSITORY, "https://github.com/someone/else"),           # another package
     colab_install_source() + "\nsubprocess.run(['pip', 'install', 'more'])",                      # something added
 ])
 def test_hygiene_rejects_every_other_install(source):
@@ -65,16 +66,16 @@ def test_hygiene_accepts_exactly_the_guarded_cell():
 
 def test_urls_come_from_one_place():
     path = "lessons/01_why_symmetry.ipynb"
-    slug = site.github_slug()
-    assert site.binder_url(path) == f"https://mybinder.org/v2/gh/{slug}/{site.BRANCH}?urlpath=lab/tree/{path}"
-    assert site.colab_url(path) == f"https://colab.research.google.com/github/{slug}/blob/{site.BRANCH}/{path}"
-    assert site.binder_url(path, repository="https://github.com/a/b", branch="x").startswith(
+    slug = address.github_slug()
+    assert address.binder_url(path) == f"https://mybinder.org/v2/gh/{slug}/{address.BRANCH}?urlpath=lab/tree/{path}"
+    assert address.colab_url(path) == f"https://colab.research.google.com/github/{slug}/blob/{address.BRANCH}/{path}"
+    assert address.binder_url(path, repository="https://github.com/a/b", branch="x").startswith(
         "https://mybinder.org/v2/gh/a/b/x?")
     with pytest.raises(ValueError, match="github.com/OWNER/NAME"):
-        site.github_slug("https://example.org/course")
+        address.github_slug("https://example.org/course")
     mentions = [p for p in [*(ROOT / "e3teach").rglob("*.py"), *(ROOT / "site").rglob("*.py")]
-                if site.REPOSITORY in p.read_text() or slug in p.read_text()]
-    assert mentions == [ROOT / "e3teach" / "site.py"]
+                if address.REPOSITORY in p.read_text() or slug in p.read_text()]
+    assert mentions == [ROOT / "e3teach" / "authoring" / "course.py"]
 
 
 @pytest.fixture
@@ -115,15 +116,15 @@ def test_badges_on_a_copy(course):
     assert [c.get("id") for c in lesson.cells[1:3]] == [HEADER_CELL_ID, COLAB_CELL_ID]
     assert [c.execution_count for c in lesson.cells if c.cell_type == "code"] == [1] + [n + 1 for n in counts]
     header = cell(lesson, HEADER_CELL_ID).source
-    assert site.binder_url("lessons/01_why_symmetry.ipynb") in header
-    assert site.colab_url("lessons/01_why_symmetry.ipynb") in header
+    assert address.binder_url("lessons/01_why_symmetry.ipynb") in header
+    assert address.colab_url("lessons/01_why_symmetry.ipynb") in header
     assert "(../exercises/01_why_symmetry.ipynb)" in header and "(../solutions/01_why_symmetry.ipynb)" in header
     assert "(../GLOSSARY.md)" in header and "CHEATSHEET" not in header       # only what exists
     assert "exercises" not in cell(nbformat.read(course / "lessons/00_start_here.ipynb", as_version=4),
                                    HEADER_CELL_ID).source
     exercise = nbformat.read(course / "exercises/01_why_symmetry.ipynb", as_version=4)
     ex_header = cell(exercise, HEADER_CELL_ID).source
-    assert site.colab_url("exercises/01_why_symmetry.ipynb") in ex_header
+    assert address.colab_url("exercises/01_why_symmetry.ipynb") in ex_header
     assert "(../solutions/01_why_symmetry.ipynb)" in ex_header and "(../GLOSSARY.md)" in ex_header
     assert cell(exercise, COLAB_CELL_ID).source == colab_install_source()
     assert badge_notebooks(course) == []            # idempotent

@@ -68,6 +68,26 @@ def _synthetic_notebook(path: Path, n_scenes: int, widget: bool) -> Path:
     return path
 
 
+ALT = "A line that rises from 0 to 1: the test's picture."
+
+
+def _executed_twin_notebook(path: Path) -> Path:
+    """A widget and a matplotlib figure shown with ``viz.show(fig, alt=...)``, executed in a kernel outside the
+    Lab (as ``e3teach-author run`` does): JupyterLab opens it UNTRUSTED, with no widget state, like a lesson
+    from the repository or one reopened after its kernel stopped."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from e3teach import viz, widgets"),
+        nbformat.v4.new_code_cell("widgets.sh_selector(1)"),
+        nbformat.v4.new_code_cell("fig, ax = viz.subplots(figsize=(3, 2))\nax.plot([0, 1], [0, 1])\nax.set(xlabel='x', ylabel='y')\n"
+                                  f"viz.show(fig, alt={ALT!r})")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(notebook, timeout=240, kernel_name="python3").execute()
+    nbformat.write(notebook, path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab serving COPIES of the lessons under test and the synthetic notebooks."""
@@ -76,6 +96,7 @@ def lab(tmp_path_factory):
     (root / "synthetic").mkdir()
     _synthetic_notebook(root / "synthetic" / "three_scenes_and_widget.ipynb", 3, widget=True)
     _synthetic_notebook(root / "synthetic" / "twenty_scenes.ipynb", 20, widget=False)
+    _executed_twin_notebook(root / "synthetic" / "reopened.ipynb")
     server = bu.LabServer(root=root, state_dir=tmp_path_factory.mktemp("lab-state")).start()
     try:
         yield server
@@ -214,3 +235,46 @@ def test_check_fails_on_twenty_scenes(lab, browser, screenshots):
     result = _render(lab, browser, screenshots, "synthetic/twenty_scenes.ipynb", move_sliders=False)
     print(_summary("20 scenes", result))
     assert any("lost" in problem for problem in result["problems"]), result["problems"]
+
+
+PICTURES_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-child')].map((child) => {
+  const img = child.querySelector('img');
+  const r = child.getBoundingClientRect();
+  return {visible: r.height > 0 && getComputedStyle(child).display !== 'none', text: (child.innerText || '').slice(0, 80),
+          img: img ? {cls: img.className, alt: img.getAttribute('alt'), loaded: img.complete && img.naturalWidth > 0} : null,
+          live: !!child.querySelector('.e3teach-live')};
+})"""
+
+
+def test_reopened_notebook_shows_the_widget_twin_and_alt_texts(lab, browser, screenshots):
+    """A notebook opened without its kernel (untrusted, no widget state) shows each widget's static twin, with
+    its alt text, and matplotlib figures as <img alt>; once run, the live widget hides its twin."""
+    relative = "synthetic/reopened.ipynb"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(90_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{lab.url}/lab/tree/{relative}?reset", wait_until="domcontentloaded")
+        page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
+        page.wait_for_function("() => document.querySelectorAll('.jp-Notebook img').length >= 2", timeout=90_000)
+        page.wait_for_timeout(1500)
+        opened = page.evaluate(PICTURES_JS)
+        page.screenshot(path=str(screenshots / "reopened_without_kernel.png"), full_page=True)
+        twins = [o for o in opened if o["img"] and "e3teach-twin" in o["img"]["cls"]]
+        pictures = [o for o in opened if o["img"] and "e3teach-picture" in o["img"]["cls"]]
+        assert len(twins) == 1 and twins[0]["visible"] and twins[0]["img"]["loaded"], opened
+        assert twins[0]["img"]["alt"].startswith("A picture of the interactive widget"), opened
+        assert "run the cell" in twins[0]["text"], opened
+        assert not any("SHSelector(" in o["text"] for o in opened), opened      # a sentence, not a repr
+        assert len(pictures) == 1 and pictures[0]["img"]["alt"] == ALT and pictures[0]["img"]["loaded"], opened
+
+        bu.run_notebook(page, lab, relative, 3)
+        page.wait_for_selector(".jp-Notebook .e3teach-live", timeout=90_000)
+        page.wait_for_timeout(1500)
+        ran = page.evaluate(PICTURES_JS)
+        page.screenshot(path=str(screenshots / "reopened_after_run.png"), full_page=True)
+        assert any(o["live"] and o["visible"] for o in ran), ran
+        assert [o for o in ran if o["img"] and "e3teach-twin" in o["img"]["cls"] and o["visible"]] == [], ran
+        assert [o["img"]["alt"] for o in ran if o["img"] and "e3teach-picture" in o["img"]["cls"]] == [ALT], ran
+    finally:
+        context.close()

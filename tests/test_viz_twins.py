@@ -34,7 +34,25 @@ def test_show_accepts_a_matplotlib_twin_and_refuses_non_figures():
     fig = viz.sh_surface(1, 0)
     assert _png(viz.mimebundle(fig, static=mpl)) != _png(viz.mimebundle(fig))
     with pytest.raises(TypeError, match="plotly"):
-        viz.show(mpl)
+        viz.show("a picture")
+
+
+def test_show_gives_a_matplotlib_figure_an_html_picture_with_its_alt_text(monkeypatch):
+    import matplotlib.pyplot as plt
+    from IPython import display as ipd
+
+    shown = []
+    monkeypatch.setattr(ipd, "display", lambda bundle, raw, metadata: shown.append((bundle, metadata)))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    viz.show(fig, alt='A falling line: "y = 1 - x".')
+    bundle, metadata = shown[-1]
+    alt = 'A falling line: "y = 1 - x".'
+    assert metadata == {"image/png": {"alt": alt}} and bundle["text/plain"] == alt
+    assert 'alt="A falling line: &quot;y = 1 - x&quot;."' in bundle["text/html"]
+    assert bundle["text/html"].startswith('<img class="e3teach-picture" src="data:image/png;base64,' + bundle["image/png"])
+    viz.show(viz.sh_surface(1, 0), alt="p_y")
+    assert "text/html" not in shown[-1][0]      # JupyterLab's plotly renderer wins over HTML: no second copy
 
 
 @pytest.mark.parametrize("make", [
@@ -90,15 +108,21 @@ def test_style_leaves_room_for_titles():
     assert fig.layout.title.text == "a title"
 
 
-def test_widgets_store_their_static_twin_in_the_same_output():
-    w = widgets.rotation_widget(torch.randn(4, 3), title="t")
-    bundle = w._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    _png(bundle)
-    _png(widgets.sh_selector(2)._repr_mimebundle_())
+def test_widgets_display_their_static_twin_with_an_alt_text_and_hide_it_while_alive():
     from e3teach import point_groups
 
-    _png(point_groups.group_explorer(["C2v"])._repr_mimebundle_())
+    w = widgets.rotation_widget(torch.randn(4, 3), title="t")
+    assert "application/vnd.jupyter.widget-view+json" in w._repr_mimebundle_()
+    for widget in (w, widgets.sh_selector(2), point_groups.group_explorer(["C2v"])):
+        twin, metadata = widget.twin_bundle()
+        _png(twin)
+        alt = metadata["image/png"]["alt"]
+        assert alt and twin["text/plain"] == alt and f'alt="{alt}"' in twin["text/html"]
+        assert 'class="e3teach-twin"' in twin["text/html"] and twin["image/png"] in twin["text/html"]
+    w.alt = "Four points and their centred copy."
+    assert w.twin_bundle()[1]["image/png"]["alt"] == w.alt
+    # the CSS that hides the twin names the classes the twin and the live widget carry
+    assert ".e3teach-twin" in widgets.TWIN_CSS and ".e3teach-live" in widgets.TWIN_CSS
 
 
 def test_rotation_sliders_are_wide_enough_to_move_smoothly():
