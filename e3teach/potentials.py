@@ -272,8 +272,8 @@ class InteratomicPotential(torch.nn.Module):
     def extra_repr(self) -> str:
         h = self.hparams
         return (f"species={self.species}, {self.blocks[0].irreps_in} -> {o3.Irreps(h['irreps_hidden'])} "
-                f"({h['layers']} layers) "
-                f"-> 0e, lmax={h['lmax']}, r_max={self.r_max:g} Å, num_neighbors={h['num_neighbors']:.3g}, "
+                f"({h['layers']} layers) -> 0e,\n"
+                f"lmax={h['lmax']}, r_max={self.r_max:g} Å, num_neighbors={h['num_neighbors']:.3g}, "
                 f"readout={h['readout']!r}")
 
     def features(self, pos, numbers, edge_src, edge_dst, edge_offset):
