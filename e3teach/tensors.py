@@ -28,8 +28,8 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from .viz import _f32, _style_layout, _style_scene, _to_numpy, add_arrows, style_3d_axes
-from .widgets import AngleControlled, StaticTwin, _angles_text, _show, angle_controls, rotation_matrix
+from .viz import f32, style_layout, style_scene, to_numpy, add_arrows, style_3d_axes
+from .widgets import AngleControlled, StaticTwin, angles_text, show_in_output, angle_controls, rotation_matrix
 
 __all__ = ["rotate_tensor", "trace_part", "antisymmetric_part", "symmetric_traceless", "antisymmetric_vector",
            "inertia_tensor", "ellipsoid_points", "ellipsoid", "static_ellipsoid", "TensorFrameWidget",
@@ -112,7 +112,7 @@ def inertia_tensor(pos: torch.Tensor, masses: torch.Tensor | None = None) -> tor
 
 # ----------------------------------------------------------------------------- pictures
 def _symmetric_numpy(T: Any) -> np.ndarray:
-    t = _to_numpy(T)
+    t = to_numpy(T)
     if t.shape != (3, 3):
         raise ValueError(f"T must be a 3x3 matrix, got shape {t.shape}")
     if not np.all(np.isfinite(t)):
@@ -162,7 +162,7 @@ def ellipsoid(T: Any, *, center: Sequence[float] = (0.0, 0.0, 0.0), resolution: 
     new = fig is None
     fig = go.Figure() if fig is None else fig
     fig.add_trace(go.Surface(
-        x=_f32(xyz[..., 0]), y=_f32(xyz[..., 1]), z=_f32(xyz[..., 2]), surfacecolor=_f32(values),
+        x=f32(xyz[..., 0]), y=f32(xyz[..., 1]), z=f32(xyz[..., 2]), surfacecolor=f32(values),
         colorscale="RdBu_r", cmin=-vmax, cmax=vmax, cmid=0.0, showscale=showscale, opacity=opacity,
         colorbar=dict(thickness=12, len=0.6, title=dict(text="nᵀTn")), name=name or "tensor",
         hovertemplate="nᵀTn=%{surfacecolor:.3f}<extra></extra>"))
@@ -177,8 +177,8 @@ def ellipsoid(T: Any, *, center: Sequence[float] = (0.0, 0.0, 0.0), resolution: 
         fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color="black", width=4),
                                    name="principal axes", hoverinfo="skip"))
     if new:
-        _style_scene(fig)
-        _style_layout(fig, title)
+        style_scene(fig)
+        style_layout(fig, title)
     return fig
 
 
@@ -206,7 +206,7 @@ def static_ellipsoid(T: Any, ax: Any = None, *, resolution: int = 24, title: str
         ax.plot(*np.stack([-a, a]).T, color="black", linewidth=1.5)
     half = float(lim) if lim is not None else 1.15 * vmax
     if frame is not None:
-        f = _to_numpy(frame).reshape(3, 3)
+        f = to_numpy(frame).reshape(3, 3)
         for k, color in enumerate(_AXIS_COLORS):
             ax.quiver(0, 0, 0, *(half * f[:, k]), color=color, arrow_length_ratio=0.12, linewidth=2.5)
     return style_3d_axes(ax, (0.0, 0.0, 0.0), half, title)
@@ -257,7 +257,7 @@ class TensorFrameWidget(StaticTwin, AngleControlled, widgets.VBox):
         self.summary.value = (f"<code>det R = {torch.det(self.matrix).item():+.0f}; eigenvalues "
                               + ", ".join(f"{v:.3f}" for v in eig.tolist()) + f"; diagonal of RTRᵀ {diag}</code>")
         self.figure = self.make_figure()
-        _show(self.out, self.figure)
+        show_in_output(self.out, self.figure)
 
     def make_figure(self) -> go.Figure:
         """The plotly figure of the current state: ellipsoid of R T Rᵀ and the rotated frame."""
@@ -268,7 +268,7 @@ class TensorFrameWidget(StaticTwin, AngleControlled, widgets.VBox):
             add_arrows(fig, np.zeros((1, 3)), 0.9 * h * R[:, k].reshape(1, 3), color=color, name=f"R e_{label}")
         fig.update_scenes(aspectmode="cube", xaxis_range=[-h, h], yaxis_range=[-h, h], zaxis_range=[-h, h])
         title = self.title + " — " if self.title else ""
-        fig.update_layout(title=dict(text=title + _angles_text(self.angles, self.mirror), x=0.5),
+        fig.update_layout(title=dict(text=title + angles_text(self.angles, self.mirror), x=0.5),
                           margin=dict(t=60, b=30), height=480, uirevision="e3teach-tensor-frame")
         return fig
 

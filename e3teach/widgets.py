@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 import torch
 from e3nn import o3
 
-from .viz import ARROW_COLOR, _as_points, _mpl_arrows, _to_numpy, add_arrows, point_cloud, sh_surface, static_point_cloud
+from .viz import ARROW_COLOR, as_points, mpl_arrows, to_numpy, add_arrows, point_cloud, sh_surface, static_point_cloud
 
 __all__ = ["StaticTwin", "FigureBox", "RotationWidget", "rotation_widget", "static_rotation_panel", "SHSelector", "sh_selector",
            "rotation_matrix"]
@@ -41,7 +41,7 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _show(out: widgets.Output, fig: Any) -> None:
+def show_in_output(out: widgets.Output, fig: Any) -> None:
     """Replace the content of ``out`` by ``fig`` (only where there is a kernel to display it)."""
     if not _in_kernel():
         return
@@ -148,7 +148,7 @@ def _as_pos_tensor(pos: Any) -> torch.Tensor:
         p = pos.detach()
         p = p if p.is_floating_point() else p.to(torch.get_default_dtype())
     else:
-        p = torch.as_tensor(_to_numpy(pos), dtype=torch.get_default_dtype())
+        p = torch.as_tensor(to_numpy(pos), dtype=torch.get_default_dtype())
     if p.ndim != 2 or p.shape[1] != 3:
         raise ValueError(f"pos must have shape (N, 3), got shape {tuple(p.shape)}")
     return p
@@ -181,7 +181,7 @@ def _output_arrows(output: torch.Tensor, pos: np.ndarray, kind: str, irreps_out:
     * ``kind="tensor"``: a symmetric (3, 3) tensor T; its principal axes :math:`\pm \lambda_k v_k`
       (eigenvalues times eigenvectors, both signs as an eigenvector's sign is arbitrary) at the centroid.
     """
-    out = _to_numpy(output)
+    out = to_numpy(output)
     centroid = pos.mean(0, keepdims=True)
     if kind == "tensor":
         t = out.reshape(3, 3) if out.shape in ((3, 3), (1, 3, 3), (9,)) else None
@@ -221,10 +221,10 @@ def _evaluate(pos: torch.Tensor, model: Callable | None, angles: Sequence[float]
     """Rotate the cloud (and its input vectors) by R = ±R(α, β, γ) and evaluate the model there."""
     matrix = rotation_matrix(*angles, mirror, dtype=pos.dtype).to(pos.device)
     rotated = pos @ matrix.T
-    rotated_np = _to_numpy(rotated)
+    rotated_np = to_numpy(rotated)
     arrows: list = []
     if vectors is not None:
-        arrows.append(_Arrows(rotated_np, _to_numpy(vectors @ matrix.T), "input vectors"))
+        arrows.append(_Arrows(rotated_np, to_numpy(vectors @ matrix.T), "input vectors"))
     summary = f"det R = {torch.det(matrix).item():+.0f}"
     result = None
     if model is not None:
@@ -241,7 +241,7 @@ def _check_output_kind(output: str) -> None:
         raise ValueError(f"output must be one of {_OUTPUT_KINDS}, got {output!r}")
 
 
-def _angles_text(angles: Sequence[float], mirror: bool) -> str:
+def angles_text(angles: Sequence[float], mirror: bool) -> str:
     a, b, g = angles
     return f"α={a:.2f}, β={b:.2f}, γ={g:.2f}" + (" + mirror" if mirror else "")
 
@@ -317,8 +317,8 @@ class RotationWidget(StaticTwin, AngleControlled, widgets.VBox):
         self.irreps_out = None if irreps_out is None else o3.Irreps(irreps_out)
         self.input_vectors = None
         if vectors is not None:
-            _as_points(vectors, "vectors", n=len(self.pos))
-            self.input_vectors = torch.as_tensor(_to_numpy(vectors), dtype=self.pos.dtype)
+            as_points(vectors, "vectors", n=len(self.pos))
+            self.input_vectors = torch.as_tensor(to_numpy(vectors), dtype=self.pos.dtype)
         self.title = title
         self.vector_scale = float(vector_scale)
         self.bonds = bonds
@@ -358,12 +358,12 @@ class RotationWidget(StaticTwin, AngleControlled, widgets.VBox):
                                irreps_out=self.irreps_out, vectors=self.input_vectors)
         self.summary.value = f"<code>{self.state.summary}</code>"
         self.figure = self.make_figure()
-        _show(self.out, self.figure)
+        show_in_output(self.out, self.figure)
 
     # ------------------------------------------------------------------ drawing
     def _extent(self, state: RotatedState) -> float:
         """Half-width of a fixed view box that holds every orientation (|R x| = |x|)."""
-        norms = [np.linalg.norm(_to_numpy(self.pos), axis=1).max(initial=0.0)]
+        norms = [np.linalg.norm(to_numpy(self.pos), axis=1).max(initial=0.0)]
         norms += [np.linalg.norm(a.origins + self.vector_scale * a.vectors, axis=1).max(initial=0.0)
                   for a in state.arrows]
         return 1.1 * max(max(norms), 1e-6)
@@ -380,7 +380,7 @@ class RotationWidget(StaticTwin, AngleControlled, widgets.VBox):
         r = self._radius
         fig.update_scenes(aspectmode="cube", xaxis_range=[-r, r], yaxis_range=[-r, r], zaxis_range=[-r, r])
         title = self.title + " — " if self.title else ""
-        fig.update_layout(title=dict(text=title + _angles_text(self.angles, self.mirror), x=0.5),
+        fig.update_layout(title=dict(text=title + angles_text(self.angles, self.mirror), x=0.5),
                           margin=dict(t=60, b=30), height=500, uirevision="e3teach-rotation")
         return fig
 
@@ -423,24 +423,24 @@ def static_rotation_panel(pos: Any, model: Callable | None = None, *,
     irreps = None if irreps_out is None else o3.Irreps(irreps_out)
     vecs = None
     if vectors is not None:
-        _as_points(vectors, "vectors", n=len(p))
-        vecs = torch.as_tensor(_to_numpy(vectors), dtype=p.dtype)
+        as_points(vectors, "vectors", n=len(p))
+        vecs = torch.as_tensor(to_numpy(vectors), dtype=p.dtype)
     angles = [tuple(float(a) for a in abc) for abc in angles]
     if not angles or any(len(abc) != 3 for abc in angles):
         raise ValueError(f"angles must be a non-empty list of (alpha, beta, gamma), got {angles}")
     mirrors = [mirror_last and k == len(angles) - 1 for k in range(len(angles))]
     states = [_evaluate(p, model, abc, m, output=output, irreps_out=irreps, vectors=vecs)
               for abc, m in zip(angles, mirrors)]
-    tips = [np.linalg.norm(_to_numpy(s.pos), axis=1).max(initial=0.0) for s in states]
+    tips = [np.linalg.norm(to_numpy(s.pos), axis=1).max(initial=0.0) for s in states]
     tips += [np.linalg.norm(a.origins + vector_scale * a.vectors, axis=1).max(initial=0.0)
              for s in states for a in s.arrows]
     lim = 1.1 * max(max(tips), 1e-6)
     fig = plt.figure(figsize=(3.3 * len(states), 3.6))
     for k, (state, abc, m) in enumerate(zip(states, angles, mirrors)):
         ax = fig.add_subplot(1, len(states), k + 1, projection="3d")
-        static_point_cloud(state.pos, ax=ax, title=_angles_text(abc, m), lim=lim, color="#1f77b4")
+        static_point_cloud(state.pos, ax=ax, title=angles_text(abc, m), lim=lim, color="#1f77b4")
         for arrows, color in zip(state.arrows, _arrow_colors(state.arrows)):
-            _mpl_arrows(ax, arrows.origins, vector_scale * arrows.vectors, color)
+            mpl_arrows(ax, arrows.origins, vector_scale * arrows.vectors, color)
     if title is not None:
         fig.suptitle(title)
     fig.tight_layout()
@@ -499,7 +499,7 @@ class SHSelector(StaticTwin, widgets.VBox):
         self.figure = sh_surface(self.l_slider.value, self.m_slider.value, resolution=self.resolution,
                                  normalization=self.normalization)
         self.figure.update_layout(height=420)
-        _show(self.out, self.figure)
+        show_in_output(self.out, self.figure)
 
 
 def sh_selector(lmax: int = 4, *, resolution: int = 40, normalization: str = "component") -> SHSelector:

@@ -15,7 +15,7 @@ __all__ = ["q1", "q2", "normalize_schoenflies", "q3"]
 _F64 = torch.float64
 
 
-def _as_int(value, name: str, hint: str) -> int:
+def as_int(value, name: str, hint: str) -> int:
     """Accept a Python/NumPy integer, an integral float (to 1e-6) or a one-element tensor; anything else is ❌
     with this exercise's ``hint``."""
     value = as_number(value, name, hint=hint)
@@ -84,7 +84,7 @@ def q2(n_invariant):
     """Check n_invariant(group, l) against e3teach.point_groups on nine (group, l) pairs."""
     for name, l in _Q2_CASES:
         group = pg.point_group(name)
-        got = _as_int(call(n_invariant, group, l, name=f"n_invariant({name}, l={l})"), f"n_invariant({name}, l={l})",
+        got = as_int(call(n_invariant, group, l, name=f"n_invariant({name}, l={l})"), f"n_invariant({name}, l={l})",
                       "an average of characters over a group is a whole number: round() the trace mean once you trust it")
         expected = pg.count_invariant_harmonics(group, l)[l]
         if got != expected:

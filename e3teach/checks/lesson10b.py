@@ -5,7 +5,7 @@ import torch
 
 from .. import point_groups as pg
 from .core import as_number, as_torch, call, exercise, fail
-from .lesson10a import _as_int
+from .lesson10a import as_int
 
 __all__ = ["q1", "q2"]
 
@@ -78,7 +78,7 @@ def q2(piezo_count):
     """Check piezo_count(group) against the standard tables for eight crystal classes."""
     for name, expected in _Q2_CASES:
         group = pg.point_group(name)
-        got = _as_int(call(piezo_count, group, name=f"piezo_count({name})"), f"piezo_count({name})",
+        got = as_int(call(piezo_count, group, name=f"piezo_count({name})"), f"piezo_count({name})",
                       "return int(torch.linalg.matrix_rank(projector)): a number of components is a whole number")
         if got != expected:
             if name == "C1" and got == 27:

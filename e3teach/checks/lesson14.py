@@ -83,7 +83,7 @@ class _Recorder:
         return next((d for d in self.dtypes if d in LOW_PRECISION), None)
 
 
-_KEEP_FLOAT64 = "keep the positions in their dtype, float64: pos.clone(), pos.detach() — no .float(), no dtype=torch.float32"
+KEEP_FLOAT64 = "keep the positions in their dtype, float64: pos.clone(), pos.detach() — no .float(), no dtype=torch.float32"
 
 
 # ----------------------------------------------------------------------------- q1
@@ -162,7 +162,7 @@ def q2(forces_from_energy):
         wrong = not torch.allclose(out.to(torch.float64), expected, rtol=1e-7, atol=1e-9)
         if wrong and recorder.low_precision():
             fail(f"on {what} your forces are off by {error:.1e} (relative): energy_fn received "
-                 f"{str(recorder.low_precision()).removeprefix('torch.')} positions", _KEEP_FLOAT64)
+                 f"{str(recorder.low_precision()).removeprefix('torch.')} positions", KEEP_FLOAT64)
         if wrong and len(recorder.steps) > 2:
             fail(f"on {what} your forces are off by {error:.1e} (relative), and your function evaluated the energy "
                  f"{len(recorder.steps)} times: finite differences, whose error is of order h², not autograd",
@@ -199,7 +199,7 @@ def q3(finite_difference_forces):
         if recorder.low_precision():
             low = str(recorder.low_precision()).removeprefix("torch.")
             fail(f"with h = 1e-3 your forces are off by {error:.1e} (relative): energy_fn received {low} positions, "
-                 f"and the round-off of a {low} energy (~1e-7 of it) divided by 2h swamps the difference", _KEEP_FLOAT64)
+                 f"and the round-off of a {low} energy (~1e-7 of it) divided by 2h swamps the difference", KEEP_FLOAT64)
         if moved and all(abs(step - 1e-3) > 1e-9 for step in moved):
             fail(f"your function moves the coordinates by {', '.join(f'{m:g}' for m in moved[:3])}, not by the h = 1e-3 "
                  "it was given", "use the argument h: plus[i, a] += h")

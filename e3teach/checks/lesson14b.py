@@ -16,7 +16,7 @@ import torch
 
 from .core import (LOW_PRECISION, as_number, as_torch, call, describe, exercise, expect_close,
                    expect_tensor, fail, show)
-from .lesson14 import _KEEP_FLOAT64
+from .lesson14 import KEEP_FLOAT64
 
 __all__ = ["q1", "q2", "q3", "q4", "periodic_morse_energy", "periodic_morse_stress",
            "PAPER_METRICS"]
@@ -130,7 +130,7 @@ def q1(stress_from_energy):
         low = next((d for d in dtypes if d in LOW_PRECISION), None)
         if low is not None and not near(expected, 1e-7):
             fail(f"on {what} your stress is off by {float((o64 - expected).abs().max()):.1e} eV/Å³: energy_fn "
-                 f"received {str(low).removeprefix('torch.')} positions", _KEEP_FLOAT64)
+                 f"received {str(low).removeprefix('torch.')} positions", KEEP_FLOAT64)
         expect_close(out, expected, f"stress of {what}", rtol=1e-6, atol=1e-8 * max(scale, 1e-3), float32_ok=True,
                      hint="σ_ab = (1/V) ∂E/∂ε_ab at ε = 0, with positions and cell both deformed by (I + ε)")
     atoms, emt_fn = _emt_frame()

@@ -42,7 +42,7 @@ def group_explorer(names=("C2v", "C3v", "D3d", "D4h", "S4", "Td", "Th", "Oh", "I
     ``.figure`` holds the current figure, ``.select(name)`` changes the group."""
     import ipywidgets as widgets
 
-    from ..widgets import FigureBox, _show
+    from ..widgets import FigureBox, show_in_output
 
     box = FigureBox()
     dropdown = widgets.Dropdown(options=list(names), value=names[0], description="group")
@@ -51,7 +51,7 @@ def group_explorer(names=("C2v", "C3v", "D3d", "D4h", "S4", "Td", "Th", "Oh", "I
     def select(name):
         dropdown.value = name
         box.figure = group_figure(name, **kwargs)
-        _show(out, box.figure)
+        show_in_output(out, box.figure)
         return box.figure
 
     dropdown.observe(lambda change: select(change["new"]), names="value")

@@ -23,10 +23,10 @@ One reader per module:
 * ``_twin.py``: :func:`static_twin`, a matplotlib picture of a plotly figure;
 * ``_display.py``: :func:`show` and :func:`mimebundle`.
 """
-from ._common import (ARROW_COLOR, LAYOUT, PALETTE, TWIN_DPI, TWIN_SIZE, ArrayLike, _as_points,  # noqa: F401
-                      _f32, _style_layout, _style_scene, _to_numpy, _values, style)
+from ._common import (ARROW_COLOR, LAYOUT, PALETTE, TWIN_DPI, TWIN_SIZE, ArrayLike, as_points,  # noqa: F401
+                      f32, style_layout, style_scene, to_numpy, _values, style)
 from ._display import mimebundle, picture_html, png_bytes, show
-from ._mpl import (MPL_RC, _mpl_arrows, figure_problems, heatmap, irreps_blocks, log_axis, plot_curves,  # noqa: F401
+from ._mpl import (MPL_RC, mpl_arrows, figure_problems, heatmap, irreps_blocks, log_axis, plot_curves,  # noqa: F401
                    static_point_cloud, style_3d_axes, subplots)
 from ._plotly import (add_arrows, orbital_name, point_cloud, point_cloud_with_signal, sh_expansion, sh_grid,
                       sh_surface, side_by_side, sphere_signal)

@@ -20,23 +20,23 @@ _NORMALIZATIONS = ("component", "norm", "integral")
 _CAMERA = dict(eye=dict(x=1.45, y=0.9, z=1.45), up=dict(x=0.0, y=1.0, z=0.0))
 
 # ----------------------------------------------------------------------------- small helpers
-def _to_numpy(x: ArrayLike, dtype: Any = np.float64) -> np.ndarray:
+def to_numpy(x: ArrayLike, dtype: Any = np.float64) -> np.ndarray:
     """A numpy copy of a tensor, array or nested sequence (detached, on the CPU)."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
     return np.asarray(x, dtype=dtype)
 
 
-def _as_points(x: ArrayLike, name: str = "pos", n: int | None = None) -> np.ndarray:
+def as_points(x: ArrayLike, name: str = "pos", n: int | None = None) -> np.ndarray:
     """``x`` as a float64 array of shape (N, 3), or a ``ValueError`` saying what was expected."""
-    arr = _to_numpy(x)
+    arr = to_numpy(x)
     if arr.ndim != 2 or arr.shape[1] != 3 or (n is not None and arr.shape[0] != n):
         expected = f"({n}, 3)" if n is not None else "(N, 3)"
         raise ValueError(f"{name} must have shape {expected}, got shape {tuple(arr.shape)}")
     return arr
 
 
-def _f32(a: np.ndarray) -> np.ndarray:
+def f32(a: np.ndarray) -> np.ndarray:
     """float32 copy (plotly serializes it as compact base64)."""
     return np.ascontiguousarray(a, dtype=np.float32)
 
@@ -91,7 +91,7 @@ def _bond_pairs(pos: np.ndarray, bonds: str | Iterable[tuple[int, int]] | None) 
     return pairs  # type: ignore[return-value]
 
 
-def _style_scene(fig: go.Figure, *, axes: bool = True, **scene: Any) -> None:
+def style_scene(fig: go.Figure, *, axes: bool = True, **scene: Any) -> None:
     """Equal aspect, fixed camera, light axes, y up, for every scene of ``fig``."""
     axis = dict(showbackground=False, gridcolor="#e5e5e5", zerolinecolor="#bbbbbb", showspikes=False)
     if not axes:
@@ -106,7 +106,7 @@ def _style_scene(fig: go.Figure, *, axes: bool = True, **scene: Any) -> None:
     )
 
 
-def _style_layout(fig: go.Figure, title: str | None) -> None:
+def style_layout(fig: go.Figure, title: str | None) -> None:
     """The course's layout rules (:data:`LAYOUT`, via :func:`style`) on a figure built here."""
     style(fig, title)
     if title is None:
@@ -138,7 +138,7 @@ def style(fig: go.Figure, title: str | None = None, *, height: int | None = None
     if height is not None:
         fig.update_layout(height=height)
     if any(trace.type in _THREE_D for trace in fig.data) and fig.layout.scene.aspectmode is None:
-        _style_scene(fig)  # a figure built by hand: equal aspect, the course's camera (y up)
+        style_scene(fig)  # a figure built by hand: equal aspect, the course's camera (y up)
     return fig
 
 

@@ -16,7 +16,7 @@ from e3nn import o3
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-from ._common import ArrayLike, PALETTE, _as_points, _bond_pairs, _to_numpy
+from ._common import ArrayLike, PALETTE, as_points, _bond_pairs, to_numpy
 
 
 #: the course's matplotlib settings (used by :func:`subplots` and the helpers here)
@@ -189,19 +189,19 @@ def plot_curves(
     """
     if band not in ("minmax", "std"):
         raise ValueError(f'band must be "minmax" or "std", got {band!r}')
-    xs = _to_numpy(x)
+    xs = to_numpy(x)
     if xs.ndim != 1:
         raise ValueError(f"x must be 1D, got shape {tuple(xs.shape)}")
     if ax is None:
         _, ax = subplots(figsize=(6, 4))
     markers = "osD^vPX*"
     for k, (label, data) in enumerate(curves.items()):
-        y = _to_numpy(data)
+        y = to_numpy(data)
         if y.ndim == 1:
             y = y[None]
         if y.ndim != 2 or y.shape[1] != len(xs):
             raise ValueError(f"curve {label!r} must have shape ({len(xs)},) or (n_seeds, {len(xs)}), "
-                             f"got shape {tuple(_to_numpy(data).shape)}")
+                             f"got shape {tuple(to_numpy(data).shape)}")
         mean = y.mean(0)
         (line,) = ax.plot(xs, mean, marker=markers[k % len(markers)], label=label, color=PALETTE[k % len(PALETTE)])
         if y.shape[0] > 1:
@@ -222,7 +222,7 @@ def plot_curves(
     return ax
 
 
-def _mpl_arrows(ax: Any, origins: np.ndarray, vectors: np.ndarray, color: str) -> None:
+def mpl_arrows(ax: Any, origins: np.ndarray, vectors: np.ndarray, color: str) -> None:
     if len(origins):
         ax.quiver(*origins.T, *vectors.T, color=color, arrow_length_ratio=0.2, linewidth=1.5)
 
@@ -248,7 +248,7 @@ def static_point_cloud(
     """
     import matplotlib.pyplot as plt
 
-    p = _as_points(pos)
+    p = as_points(pos)
     if ax is None:
         ax = plt.figure(figsize=(4, 4)).add_subplot(projection="3d")
     elif getattr(ax, "name", None) != "3d":
@@ -258,9 +258,9 @@ def static_point_cloud(
         ax.plot(*np.stack([p[i], p[j]]).T, color=color, alpha=0.6)
     drawn = [p]
     if vectors is not None:
-        origins = p if vector_origins is None else _as_points(vector_origins, "vector_origins")
-        vec = _as_points(vectors, "vectors", n=len(origins)) * vector_scale
-        _mpl_arrows(ax, origins, vec, vector_color)
+        origins = p if vector_origins is None else as_points(vector_origins, "vector_origins")
+        vec = as_points(vectors, "vectors", n=len(origins)) * vector_scale
+        mpl_arrows(ax, origins, vec, vector_color)
         drawn.append(origins + vec)
     if lim is None:
         every = np.concatenate(drawn)
@@ -305,7 +305,7 @@ def heatmap(
     ``block_labels``: ``(label, start, stop)`` blocks of a square matrix (e.g. the irreps of a
     block-diagonal Wigner-D, see :func:`irreps_blocks`): separator lines and labelled ticks.
     """
-    m = _to_numpy(matrix)
+    m = to_numpy(matrix)
     if m.ndim != 2:
         raise ValueError(f"matrix must be 2D, got shape {tuple(m.shape)}")
     if ax is None:

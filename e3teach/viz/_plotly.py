@@ -11,9 +11,9 @@ import torch
 from e3nn import o3
 
 from ._common import (
-    ARROW_COLOR, ArrayLike, PALETTE, TWIN_SIZE, _as_points, _bond_pairs, _check_lm,
-    _check_normalization, _check_resolution, _count_clouds, _f32, _points_of, _segments,
-    _style_layout, _style_scene, _to_numpy, _values, style,
+    ARROW_COLOR, ArrayLike, PALETTE, TWIN_SIZE, as_points, _bond_pairs, _check_lm,
+    _check_normalization, _check_resolution, _count_clouds, f32, _points_of, _segments,
+    style_layout, style_scene, to_numpy, _values, style,
 )
 
 
@@ -41,8 +41,8 @@ def add_arrows(
     Two traces: the shafts (one ``Scatter3d`` of line segments) and the heads (one ``go.Cone``
     of length ``head_fraction * |v_i|``, anchored at the tip). Zero vectors get no head.
     """
-    start = _as_points(origins, "origins")
-    vec = _as_points(vectors, "vectors", n=len(start))
+    start = as_points(origins, "origins")
+    vec = as_points(vectors, "vectors", n=len(start))
     tip = start + vec
     norm = np.linalg.norm(vec, axis=1)
     keep = norm > 0
@@ -52,8 +52,8 @@ def add_arrows(
     fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color=color, width=width),
                                name=group, legendgroup=group, hoverinfo="skip", meta="e3teach-arrows"))
     fig.add_trace(go.Cone(
-        x=_f32(tip[keep, 0]), y=_f32(tip[keep, 1]), z=_f32(tip[keep, 2]),
-        u=_f32(head[:, 0]), v=_f32(head[:, 1]), w=_f32(head[:, 2]),
+        x=f32(tip[keep, 0]), y=f32(tip[keep, 1]), z=f32(tip[keep, 2]),
+        u=f32(head[:, 0]), v=f32(head[:, 1]), w=f32(head[:, 2]),
         sizemode="raw", sizeref=1.0, anchor="tip", colorscale=[[0, color], [1, color]],
         showscale=False, name=group, legendgroup=group, showlegend=False, hoverinfo="skip",
         meta="e3teach-arrowheads",
@@ -88,7 +88,7 @@ def point_cloud(
     ``fig``: add the traces to this figure (e.g. to overlay a rotated copy); successive clouds get
     successive colours of :data:`PALETTE`. Returns the figure (not shown).
     """
-    p = _as_points(pos)
+    p = as_points(pos)
     fig = go.Figure() if fig is None else fig
     name = name or ("points" if _count_clouds(fig) == 0 else f"points {_count_clouds(fig) + 1}")
     default_color = PALETTE[_count_clouds(fig) % len(PALETTE)]
@@ -97,11 +97,11 @@ def point_cloud(
         marker["color"] = colors or default_color
         bond_color = marker["color"]
     else:
-        values = _to_numpy(colors).reshape(-1)
+        values = to_numpy(colors).reshape(-1)
         if values.shape[0] != len(p):
             raise ValueError(f"colors must be one colour or {len(p)} numbers (one per point), "
-                             f"got shape {tuple(_to_numpy(colors).shape)}")
-        marker.update(color=_f32(values), colorscale="Viridis", showscale=False)
+                             f"got shape {tuple(to_numpy(colors).shape)}")
+        marker.update(color=f32(values), colorscale="Viridis", showscale=False)
         bond_color = "#888888"
     text = None
     if labels is not None:
@@ -116,16 +116,16 @@ def point_cloud(
                                    opacity=opacity, name=f"{name} bonds", legendgroup=name,
                                    showlegend=False, hoverinfo="skip", meta="e3teach-bonds"))
     fig.add_trace(go.Scatter3d(
-        x=_f32(p[:, 0]), y=_f32(p[:, 1]), z=_f32(p[:, 2]),
+        x=f32(p[:, 0]), y=f32(p[:, 1]), z=f32(p[:, 2]),
         mode="markers+text" if text is not None else "markers", text=text,
         textposition="top center", marker=marker, name=name, legendgroup=name, meta="e3teach-points",
     ))
     if vectors is not None:
-        origins = p if vector_origins is None else _as_points(vector_origins, "vector_origins")
-        vec = _as_points(vectors, "vectors", n=len(origins)) * vector_scale
+        origins = p if vector_origins is None else as_points(vector_origins, "vector_origins")
+        vec = as_points(vectors, "vectors", n=len(origins)) * vector_scale
         add_arrows(fig, origins, vec, color=vector_color, name=f"{name} vectors")
-    _style_scene(fig)
-    _style_layout(fig, title)
+    style_scene(fig)
+    style_layout(fig, title)
     return fig
 
 
@@ -176,9 +176,9 @@ def _surface_trace(
         radius = radius * (scale / max(float(radius.max()), 1e-300))
     xyz = radius[..., None] * directions
     if center is not None:
-        xyz = xyz + _to_numpy(center).reshape(3)
+        xyz = xyz + to_numpy(center).reshape(3)
     return go.Surface(
-        x=_f32(xyz[..., 0]), y=_f32(xyz[..., 1]), z=_f32(xyz[..., 2]), surfacecolor=_f32(values),
+        x=f32(xyz[..., 0]), y=f32(xyz[..., 1]), z=f32(xyz[..., 2]), surfacecolor=f32(values),
         colorscale="RdBu_r", cmin=-vmax, cmax=vmax, cmid=0.0, showscale=showscale, opacity=opacity,
         colorbar=dict(thickness=12, len=0.6), name=name, hovertemplate="f=%{surfacecolor:.3f}<extra></extra>",
     )
@@ -215,8 +215,8 @@ def sh_surface(
         fig.add_trace(trace, row=row, col=col)
     else:
         fig.add_trace(trace)
-        _style_scene(fig)
-        _style_layout(fig, label)
+        style_scene(fig)
+        style_layout(fig, label)
     return fig
 
 
@@ -231,9 +231,9 @@ def sh_grid(lmax: int, *, resolution: int = 24, normalization: str = "component"
     for l in range(lmax + 1):
         for m in range(-l, l + 1):
             f = sh_surface(l, m, resolution=resolution, normalization=normalization, showscale=False)
-            f.data[0].update(x=_f32(_values(f.data[0].x) / _radius(f.data[0])),
-                             y=_f32(_values(f.data[0].y) / _radius(f.data[0])),
-                             z=_f32(_values(f.data[0].z) / _radius(f.data[0])))
+            f.data[0].update(x=f32(_values(f.data[0].x) / _radius(f.data[0])),
+                             y=f32(_values(f.data[0].y) / _radius(f.data[0])),
+                             z=f32(_values(f.data[0].z) / _radius(f.data[0])))
             orbital = orbital_name(l, m)
             figs.append(f)
             labels.append(f"l={l}, m={m}" + (f"<br>{orbital}" if orbital else ""))
@@ -282,7 +282,7 @@ def sphere_signal(
     Drawn as the surface of radius |f| (``radial=True``) or as the unit sphere, coloured by f.
     ``scale`` rescales so that the largest radius is ``scale``; ``center`` moves the surface.
     """
-    c = _to_numpy(coefficients)
+    c = to_numpy(coefficients)
     if c.ndim != 1:
         raise ValueError(f"coefficients must be 1D of length (lmax+1)^2, got shape {tuple(c.shape)}")
     lmax = _lmax_from_length(c.shape[0], lmax)
@@ -294,8 +294,8 @@ def sphere_signal(
     fig = go.Figure() if fig is None else fig
     fig.add_trace(_surface_trace(values, n.numpy(), radial=radial, scale=scale, center=center,
                                  showscale=showscale, opacity=opacity, name=f"signal (lmax={lmax})"))
-    _style_scene(fig)
-    _style_layout(fig, title)
+    style_scene(fig)
+    style_layout(fig, title)
     return fig
 
 
@@ -323,12 +323,12 @@ def sh_expansion(
     if isinstance(pos, torch.Tensor):
         p = pos if pos.is_floating_point() else pos.to(torch.get_default_dtype())
     else:
-        p = torch.as_tensor(_to_numpy(pos))
+        p = torch.as_tensor(to_numpy(pos))
     if p.ndim != 2 or p.shape[1] != 3:
         raise ValueError(f"pos must have shape (N, 3), got shape {tuple(p.shape)}")
     w = torch.ones(len(p), dtype=p.dtype, device=p.device)
     if weights is not None:
-        w = torch.as_tensor(_to_numpy(weights), dtype=p.dtype, device=p.device)
+        w = torch.as_tensor(to_numpy(weights), dtype=p.dtype, device=p.device)
         if w.shape != (len(p),):
             raise ValueError(f"weights must have shape ({len(p)},), got shape {tuple(w.shape)}")
     keep = p.norm(dim=1) > 0
@@ -357,7 +357,7 @@ def point_cloud_with_signal(
     its largest radius is ``signal_scale`` x the largest |pos_i|. Rotating the cloud rotates the
     signal with it: that is the equivariance :math:`c(R\,\cdot) = D(R)\,c`.
     """
-    p = _as_points(pos)
+    p = as_points(pos)
     size = float(np.linalg.norm(p, axis=1).max()) if len(p) else 1.0
     coefficients = sh_expansion(p, lmax, normalization=normalization)
     fig = sphere_signal(coefficients, lmax, resolution=resolution, normalization=normalization, radial=radial,
@@ -401,7 +401,7 @@ def side_by_side(figs: Sequence[go.Figure], titles: Sequence[str] | None = None,
         for trace in f.data:
             t = go.Figure(trace).data[0]
             if t.type in ("scatter3d", "surface", "cone", "mesh3d"):
-                t.update(x=_f32(_values(t.x) + shift[0]), y=_f32(_values(t.y) + shift[1]), z=_f32(_values(t.z) + shift[2]))
+                t.update(x=f32(_values(t.x) + shift[0]), y=f32(_values(t.y) + shift[1]), z=f32(_values(t.z) + shift[2]))
                 if t.type == "surface":
                     t.update(showscale=False)
                 out.add_trace(t)
@@ -410,7 +410,7 @@ def side_by_side(figs: Sequence[go.Figure], titles: Sequence[str] | None = None,
             front = (hi - lo)[2] / 2 + shift[2] + (lo + hi)[2] / 2
             out.add_trace(go.Scatter3d(x=[col * cell], y=[top + 0.22 * cell], z=[front], mode="text", text=[label],
                                        textfont=dict(size=10), showlegend=False, hoverinfo="skip"))
-    _style_scene(out, axes=False)
+    style_scene(out, axes=False)
     rows, cols = 1 + max(r for r, _ in cells), 1 + max(c for _, c in cells)
     style(out, title, height=int(min(900, max(300, 80 + TWIN_SIZE[0] * rows / cols))))
     out.update_layout(showlegend=False)
