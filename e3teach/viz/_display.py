@@ -10,13 +10,15 @@ from ._twin import static_twin
 
 
 def png_bytes(picture: Any, *, dpi: int = TWIN_DPI) -> bytes:
-    """PNG bytes of a matplotlib Figure, or of a plotly figure's :func:`static_twin`."""
+    """PNG bytes of a matplotlib Figure (cropped to what it draws, as Jupyter's inline backend does, so a
+    tick label outside the axes is never cut), or of a plotly figure's :func:`static_twin` (its own size)."""
     import io
 
+    crop = {"bbox_inches": "tight"}
     if isinstance(picture, (go.Figure, dict)):
-        picture = static_twin(picture, dpi=dpi)
+        picture, crop = static_twin(picture, dpi=dpi), {}
     buffer = io.BytesIO()
-    picture.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    picture.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None}, **crop)
     return buffer.getvalue()
 
 
