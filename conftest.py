@@ -68,3 +68,34 @@ def pytest_runtest_setup(item):
     path = Path(str(item.fspath))
     strict = path.suffix == ".ipynb" and path.parent.name == "solutions"
     os.environ["E3TEACH_STRICT"] = "1" if strict else "0"   # unit tests start non-strict too
+
+
+def _start_kernel_with_retries(attempts: int = 3):
+    """Make nbval start a notebook's kernel up to ``attempts`` times before it gives up.
+
+    Two xdist workers start kernels at the same moment; now and then one start never answers (jupyter_client
+    picks free TCP ports per process, and two processes can pick the same one), and nbval would fail every
+    cell of that notebook with "Kernel didn't respond in 60 seconds". A kernel that cannot start three times
+    in a row still fails the notebook, with the last error.
+    """
+    import nbval.plugin
+
+    started = nbval.plugin.RunningKernel
+
+    class RunningKernelWithRetries(started):
+        def __init__(self, *args, **kwargs):
+            for attempt in range(1, attempts + 1):
+                try:
+                    super().__init__(*args, **kwargs)
+                    return
+                except RuntimeError as error:
+                    if getattr(self, "km", None) is not None:   # started, but its IOPub never came up
+                        self.km.shutdown_kernel(now=True)
+                    if attempt == attempts:
+                        raise
+                    print(f"\nnotebook kernel start {attempt} of {attempts} failed ({error}); trying again")
+
+    nbval.plugin.RunningKernel = RunningKernelWithRetries
+
+
+_start_kernel_with_retries()
