@@ -6,7 +6,11 @@ compile workers) every ``interval`` seconds, and prints, per lesson:
 
 - **wall s**: seconds from the kernel's start to the last cell's end, on this machine as it is now;
 - **CPU-s**: user + system CPU seconds of the kernel's process tree (finished children included);
-- **peak MB**: the largest sum of resident memory (RSS) of the tree at one sample, in MB (10^6 bytes).
+- **peak MB**: the most memory the tree held at one sample, in MB (10^6 bytes): the sum of each
+  process's proportional set size (PSS), which counts a page shared by several processes once, as a
+  container's memory limit does (plain resident sets elsewhere than Linux);
+- **RSS MB**: the largest plain sum of resident sets, an upper bound that counts shared pages
+  (the torch library, a forked worker's inherited memory) once per process.
 
 A hub that runs :math:`n` learners on the same lesson at once, with :math:`c` cores, needs about
 
@@ -56,12 +60,18 @@ class LessonResources:
     processes: int = 1
     cells: list[tuple[int, float, float, str]] = field(default_factory=list)
     error: str | None = None
+    peak_rss_mb: float | None = None
 
 
 class ProcessTreeSampler:
     """Samples a process and all its descendants in a background thread.
 
-    ``peak_mb``: the largest summed RSS seen at one sample. ``cpu_s``: user + system seconds of the tree,
+    ``peak_mb``: the largest memory of the tree seen at one sample: the sum of each process's
+    *proportional* set size (PSS: its private pages plus its share of the pages it shares) where Linux
+    reports it, else of resident sets. ``peak_rss_mb``: the largest plain sum of resident sets, an upper
+    bound that counts a page shared by *k* processes *k* times (a compile worker forked from a 400 MB
+    process shows 400 MB of RSS it mostly shares). A container's memory limit counts each page once, as
+    PSS does. ``cpu_s``: user + system seconds of the tree,
     where a finished child counts through its parent's ``children_user``/``children_system`` times (the
     operating system adds them when the parent reaps it); the largest sum seen is kept. ``processes``: the
     most processes alive at one sample.
@@ -74,6 +84,7 @@ class ProcessTreeSampler:
         self.root = psutil.Process(pid)
         self.interval = interval
         self.peak_mb = 0.0
+        self.peak_rss_mb = 0.0
         self.cpu_s = 0.0
         self.processes = 0
         self._lock = threading.Lock()      # the thread and the caller both sample
@@ -87,19 +98,23 @@ class ProcessTreeSampler:
             tree = [self.root, *self.root.children(recursive=True)]
         except psutil.Error:
             return
-        rss = cpu = 0.0
+        rss = pss = cpu = 0.0
         alive = 0
         for proc in tree:
             try:
                 with proc.oneshot():
                     times = proc.cpu_times()
-                    rss += proc.memory_info().rss
-                cpu += times.user + times.system + times.children_user + times.children_system
-                alive += 1
+                    resident = proc.memory_info().rss
+                proportional = _proportional_set_size(proc.pid)
             except psutil.Error:       # finished between listing and reading: its parent counts it
                 continue
+            rss += resident
+            pss += resident if proportional is None else proportional
+            cpu += times.user + times.system + times.children_user + times.children_system
+            alive += 1
         with self._lock:
-            self.peak_mb = max(self.peak_mb, rss / MB)
+            self.peak_mb = max(self.peak_mb, pss / MB)
+            self.peak_rss_mb = max(self.peak_rss_mb, rss / MB)
             self.cpu_s = max(self.cpu_s, cpu)
             self.processes = max(self.processes, alive)
 
@@ -116,6 +131,18 @@ class ProcessTreeSampler:
         self._stop.set()
         self._thread.join()
         self.sample()
+
+
+def _proportional_set_size(pid: int) -> int | None:
+    """Bytes of ``pid``'s proportional set size (Linux ``/proc/PID/smaps_rollup``), ``None`` where unknown."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def _kernel_pid(km) -> int:
@@ -166,7 +193,8 @@ def measure_notebook(path, *, timeout: int = 600, interval: float = 0.05,
         finally:
             wall = time.perf_counter() - start
             sampler.stop()
-    return LessonResources(path.stem, wall, sampler.cpu_s, sampler.peak_mb, sampler.processes, cells, error)
+    return LessonResources(path.stem, wall, sampler.cpu_s, sampler.peak_mb, sampler.processes, cells, error,
+                           sampler.peak_rss_mb)
 
 
 def class_estimate(result: LessonResources, learners: int, cores: int) -> tuple[float, float]:
@@ -178,12 +206,13 @@ def class_estimate(result: LessonResources, learners: int, cores: int) -> tuple[
 def resources_table(results: list[LessonResources], *, markdown: bool = False, learners: int | None = None,
                     cores: int | None = None) -> str:
     """The table of :func:`measure_notebook` results: plain text (≤ 100 columns) or markdown."""
-    head = ["lesson", "wall s", "CPU-s", "peak MB", "processes"]
+    head = ["lesson", "wall s", "CPU-s", "peak MB", "RSS MB", "processes"]
     if learners and cores:
-        head += [f"{learners} learners, {cores} cores: wall", "memory GB"]
+        head += [f"{learners} on {cores} cores: wall", "GB"]
     rows = []
     for r in results:
-        row = [r.name[:34], f"{r.wall_s:.0f}", f"{r.cpu_s:.0f}", f"{r.peak_mb:.0f}", f"{r.processes}"]
+        rss = "" if r.peak_rss_mb is None else f"{r.peak_rss_mb:.0f}"
+        row = [r.name[:30], f"{r.wall_s:.0f}", f"{r.cpu_s:.0f}", f"{r.peak_mb:.0f}", rss, f"{r.processes}"]
         if learners and cores:
             wall, memory = class_estimate(r, learners, cores)
             row += [f"{wall / 60:.1f} min", f"{memory:.1f}"]
@@ -241,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
         result = measure_notebook(path, timeout=args.timeout)
         results.append(result)
-        print(f"  {result.wall_s:.0f} s, {result.cpu_s:.0f} CPU-s, {result.peak_mb:.0f} MB"
+        print(f"  {result.wall_s:.0f} s, {result.cpu_s:.0f} CPU-s, {result.peak_mb:.0f} MB "
+              f"(RSS sum {result.peak_rss_mb:.0f} MB)"
               + (f"; FAILED: {result.error}" if result.error else ""), file=sys.stderr, flush=True)
         for index, seconds, cpu, first in sorted(result.cells, key=lambda c: -c[2])[:args.cells]:
             print(f"    cell {index:3d}: {seconds:5.1f} s {cpu:5.1f} CPU-s  {first[:60]}", file=sys.stderr)

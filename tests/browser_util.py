@@ -390,20 +390,25 @@ def render_report(page) -> dict:
 
 def nonblank_fraction(png_bytes: bytes, box=None) -> float:
     """Fraction of pixels (inside ``box`` = (left, top, right, bottom), screenshot pixels) that are not
-    the background colour: about 0 for a canvas that lost its context or never drew."""
+    the background colour: about 0 for a canvas that lost its context or never drew. The background is the
+    most frequent colour among 2000 evenly spaced pixels' colours; a pixel differs when its |ΔR|+|ΔG|+|ΔB|
+    from it exceeds 30."""
     import io
 
+    import numpy as np
     from PIL import Image
 
     image = Image.open(io.BytesIO(png_bytes)).convert("RGB")
     if box is not None:
         image = image.crop(tuple(int(round(v)) for v in box))
-    pixels = list(image.getdata())
-    if not pixels:
+    pixels = np.asarray(image, dtype=np.int32).reshape(-1, 3)
+    if not len(pixels):
         return 0.0
-    background = max(set(pixels[:: max(1, len(pixels) // 2000)]), key=pixels.count)
-    differs = sum(1 for p in pixels if sum(abs(a - b) for a, b in zip(p, background)) > 30)
-    return differs / len(pixels)
+    packed = (pixels[:, 0] << 16) | (pixels[:, 1] << 8) | pixels[:, 2]
+    colours, counts = np.unique(packed, return_counts=True)
+    candidates = np.isin(colours, packed[:: max(1, len(packed) // 2000)])
+    background = pixels[np.flatnonzero(packed == colours[candidates][np.argmax(counts[candidates])])[0]]
+    return float((np.abs(pixels - background).sum(axis=1) > 30).mean())
 
 
 def screenshot_plots(page, folder: Path, prefix: str) -> list[dict]:

@@ -41,6 +41,24 @@ def test_child_processes_count_in_cpu_and_memory(measured):
     assert result.wall_s >= result.cells[-1][1]
 
 
+FORK = ("import os, time\n"
+        "block = bytearray(300_000_000)                  # 300 MB, touched, then shared with a fork\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    time.sleep(1.0)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(child, 0)\n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PSS is read from Linux's /proc")
+def test_memory_a_forked_child_shares_is_counted_once(tmp_path):
+    path = _notebook(tmp_path / "96_fork.ipynb", FORK)
+    result = classroom.measure_notebook(path, interval=0.02)
+    assert result.error is None and result.processes >= 2
+    assert result.peak_mb >= 300                       # the kernel's 300 MB ...
+    assert result.peak_rss_mb - result.peak_mb >= 200  # ... which the plain RSS sum counts twice
+
+
 def test_each_code_cell_is_timed_and_the_notebook_is_left_alone(measured):
     path, before, result = measured
     assert [index for index, *_ in result.cells] == [1, 2]
@@ -62,8 +80,8 @@ def test_table_fits_100_columns_and_has_a_markdown_form():
     assert all(len(line) <= 100 for line in text.splitlines())
     assert "16_performance_and_scale" in text and "950" in text
     markdown = classroom.resources_table(results, markdown=True)
-    assert markdown.splitlines()[0] == "| lesson | wall s | CPU-s | peak MB | processes |"
-    assert markdown.splitlines()[2] == "| 09_tetris | 38 | 28 | 700 | 1 |"
+    assert markdown.splitlines()[0] == "| lesson | wall s | CPU-s | peak MB | RSS MB | processes |"
+    assert markdown.splitlines()[2] == "| 09_tetris | 38 | 28 | 700 |  | 1 |"
 
 
 def test_class_estimate_follows_the_rule():

@@ -382,7 +382,9 @@ def test_site_from_a_local_http_server(mini_site):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        results = browser_check(out, ["lessons/04_spherical_harmonics"], base=f"http://127.0.0.1:{server.server_port}")
+        # what differs from file:// is loading (scripts, figures, maths); axe ran on this page in the desktop test
+        results = browser_check(out, ["lessons/04_spherical_harmonics"], base=f"http://127.0.0.1:{server.server_port}",
+                                a11y=False)
     finally:
         server.shutdown()
         server.server_close()
