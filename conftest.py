@@ -6,7 +6,11 @@ when its first cell is set up and inherits this process's environment, so we set
 elsewhere (exercise stubs must only print "not attempted yet"; unit tests set it themselves).
 Unit tests run with one torch thread per worker.
 
-Order: pytest-xdist (``-n 2 --dist loadfile --no-loadscope-reorder``) hands whole files to the two workers
+Workers: three on a two-core machine (``-n 3``). The browser tests spend most of their time waiting for
+Chromium to paint (77 CPU-s in 185 s alone); a third worker runs notebooks meanwhile (the whole run:
+584 s with two workers, about 480 s with three).
+
+Order: pytest-xdist (``-n 3 --dist loadfile --no-loadscope-reorder``) hands whole files to the workers
 in collection order, so we collect the longest files first (``LONGEST_FIRST``, measured with
 ``pytest --durations=0``), then the notebooks, then the unit tests, many and short, which fill the gaps
 at the end. (xdist's default reorders files by their number of tests, which put the browser tests and
@@ -22,8 +26,8 @@ import torch
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
-# pytest-xdist runs two workers on a two-core machine: one torch thread each, as the notebooks use
-# (``setup_notebook(threads=1)``), instead of two workers fighting over four threads.
+# pytest-xdist runs three workers on a two-core machine: one torch thread each, as the notebooks use
+# (``setup_notebook(threads=1)``), instead of workers fighting over each other's threads.
 torch.set_num_threads(1)
 # Checkers record learners' verdicts (e3teach.progress) under the home folder; the tests never touch it.
 os.environ["E3TEACH_PROGRESS"] = str(Path(tempfile.mkdtemp(prefix="e3teach-test-")) / "progress.json")

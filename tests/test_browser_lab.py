@@ -83,7 +83,13 @@ def _executed_twin_notebook(path: Path) -> Path:
         nbformat.v4.new_code_cell("fig, ax = viz.subplots(figsize=(3, 2))\nax.plot([0, 1], [0, 1])\nax.set(xlabel='x', ylabel='y')\n"
                                   f"viz.show(fig, alt={ALT!r})")])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    NotebookClient(notebook, timeout=240, kernel_name="python3").execute()
+    for attempt in (1, 2, 3):  # a kernel whose port another worker's kernel took never answers: start it again
+        try:
+            NotebookClient(notebook, timeout=240, kernel_name="python3", startup_timeout=30).execute()
+            break
+        except RuntimeError:
+            if attempt == 3:
+                raise
     nbformat.write(notebook, path)
     return path
 

@@ -1,5 +1,6 @@
-"""Tests of e3teach.scale: timing helpers, power-law fit, saved-tensor memory, uvu layer, DDP, compile job."""
+"""Tests of e3teach.scale: timing helpers, power-law fit, saved-tensor memory, uvu layer, DDP, compilation."""
 import math
+import os
 import time
 
 import pytest
@@ -104,11 +105,28 @@ def test_data_parallel_equals_single_process():
     assert torch.allclose(p.grad, grads[name], rtol=1e-12, atol=0)
 
 
-def test_compile_job_with_zero_budget_is_skipped_cleanly():
-    job = scale.CompileJob.start()
-    result = job.result(budget=0.0)
-    assert "skipped" in result and "budget" in result["skipped"]
-    assert job.process.poll() is not None      # the background process was stopped
+def test_quick_inductor_patches_and_restores_inductor_and_its_cache_folder(monkeypatch):
+    import torch._inductor.config as inductor_config
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/somewhere/else")
+    before = inductor_config.cpp.vec_isa_ok
+    with scale.quick_inductor():
+        folder = os.environ["TORCHINDUCTOR_CACHE_DIR"]
+        assert os.path.isdir(folder) and "e3teach_inductor_" in folder
+        assert inductor_config.cpp.vec_isa_ok is False and inductor_config.cpp_cache_precompile_headers is False
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == "/somewhere/else" and not os.path.exists(folder)
+    assert inductor_config.cpp.vec_isa_ok == before
+
+
+def test_compile_benchmark_records_an_error_instead_of_raising(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler found\nmore text")
+
+    monkeypatch.setattr(scale, "compile_tensor_product", broken)
+    monkeypatch.setattr(scale, "graph_breaks_of_radius_graph", lambda: {"graphs": 1, "breaks": 0, "reasons": []})
+    report = scale.compile_benchmark(["cpu"])
+    assert report["devices"]["cpu"] == {"error": "RuntimeError: no C++ compiler found"}
+    assert report["settings"] == scale.QUICK_INDUCTOR
 
 
 def test_random_graph_has_no_self_loops_and_is_seeded():
@@ -119,8 +137,6 @@ def test_random_graph_has_no_self_loops_and_is_seeded():
 
 
 def test_print_compile_report(capsys):
-    assert scale.print_compile_report({"skipped": "too slow"}) == {}
-    assert "skipped: too slow" in capsys.readouterr().out
     assert scale.print_compile_report({"devices": {"cpu": {"error": "no compiler"}}}) == {}
     assert "no compiler" in capsys.readouterr().out
     entry = dict(compile_seconds=20.0, eager_seconds=0.01, compiled_seconds=0.005, max_difference=2e-7,
@@ -129,3 +145,37 @@ def test_print_compile_report(capsys):
     assert scale.print_compile_report(report) == entry
     out = capsys.readouterr().out
     assert "2.0×" in out and "2 graph breaks" in out and "Dynamic shape" in out
+
+
+def test_a_data_parallel_run_that_hangs_is_stopped_and_started_again(monkeypatch):
+    import torch.multiprocessing as mp
+
+    starts = []
+
+    class Hung:
+        processes = []
+
+        def join(self, timeout=None):
+            time.sleep(0.01)
+            return False
+
+    class Done:
+        processes = []
+
+        def __init__(self, out_path):
+            torch.save({"grads": {}, "params": {}, "local_graphs": 4}, out_path)
+
+        def join(self, timeout=None):
+            return True
+
+    def fake_start(worker, args, nprocs, join, start_method):
+        starts.append(args[1])
+        return Hung() if len(starts) == 1 else Done(args[3])
+
+    monkeypatch.setattr(mp, "start_processes", fake_start)
+    result = scale.run_data_parallel({}, timeout=0.05)
+    assert len(starts) == 2 and result["local_graphs"] == 4 and result["port"] == starts[1]
+    starts.clear()
+    monkeypatch.setattr(mp, "start_processes", lambda *a, **k: starts.append(1) or Hung())
+    with pytest.raises(RuntimeError, match="did not finish within 0 s, 2 times"):
+        scale.run_data_parallel({}, timeout=0.05)
