@@ -4,6 +4,7 @@ import e3teach
 from e3teach.data import tetris as T
 from e3teach.graph import batch_point_clouds, radius_graph, scatter_mean, scatter_sum
 from e3teach.models import MLPEnsemble, SortedDistanceMLP, sorted_distances
+from e3teach import training
 from e3teach.training import tetris_accuracy, train_tetris
 
 
@@ -122,3 +123,13 @@ def test_point_convolution_smooth_cutoff_and_self_interaction():
         verdict = check_point_model(lambda p, f: conv(f, p, src, dst), pos, feats, irreps_in=conv.irreps_in,
                                     irreps_out=conv.irreps_out)
         assert verdict.ok, verdict
+
+
+def test_fit_lbfgs_solves_a_small_smooth_least_squares_problem():
+    torch.manual_seed(0)
+    x = torch.linspace(-1, 1, 50, dtype=torch.float64)[:, None]
+    target = 3.0 * x - 0.5
+    model = torch.nn.Linear(1, 1, dtype=torch.float64)
+    loss = training.fit_lbfgs(model, lambda: (model(x) - target).pow(2).mean(), iterations=50)
+    assert loss < 1e-12
+    assert abs(float(model.weight) - 3.0) < 1e-6 and abs(float(model.bias) + 0.5) < 1e-6
