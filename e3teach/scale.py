@@ -279,7 +279,7 @@ def run_data_parallel(config: dict, *, world_size: int = 2, timeout: float = 60.
     """
     import torch.multiprocessing as mp
 
-    for attempt in range(1, attempts + 1):
+    for _ in range(attempts):
         port = free_port()
         with tempfile.TemporaryDirectory() as tmp:
             out_path = os.path.join(tmp, "rank0.pt")
