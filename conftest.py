@@ -8,7 +8,7 @@ Unit tests run with one torch thread per worker.
 
 Workers: three on a two-core machine (``-n 3``). The browser tests spend most of their time waiting for
 Chromium to paint (77 CPU-s in 185 s alone); a third worker runs notebooks meanwhile (the whole run:
-584 s with two workers, about 480 s with three).
+584 s with two workers, 514 s with three, measured on 6 December 2026).
 
 Order: pytest-xdist (``-n 3 --dist loadfile --no-loadscope-reorder``) hands whole files to the workers
 in collection order, so we collect the longest files first (``LONGEST_FIRST``, measured with
