@@ -6,6 +6,11 @@ when its first cell is set up and inherits this process's environment, so we set
 elsewhere (exercise stubs must only print "not attempted yet"; unit tests set it themselves).
 Unit tests run with one torch thread per worker.
 
+Kernels: each notebook gets a new kernel process, forked from a template that has already imported torch,
+e3nn and IPython (``tests/preloaded_kernel.py``), which saves about 3 CPU-seconds per notebook. The notebook's
+namespace is as fresh as ever. ``E3TEACH_FRESH_KERNELS=1`` starts ordinary kernels instead, as CI's second pass
+does.
+
 Workers: three on a two-core machine (``-n 3``). The browser tests spend most of their time waiting for
 Chromium to paint (77 CPU-s in 185 s alone); a third worker runs notebooks meanwhile (the whole run:
 584 s with two workers, 514 s with three, measured on 6 December 2026).
@@ -17,6 +22,8 @@ at the end. (xdist's default reorders files by their number of tests, which put 
 the learning-curve study — few tests, minutes each — last, on one worker, while the other sat idle.)
 """
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -31,6 +38,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(1)
 # Checkers record learners' verdicts (e3teach.progress) under the home folder; the tests never touch it.
 os.environ["E3TEACH_PROGRESS"] = str(Path(tempfile.mkdtemp(prefix="e3teach-test-")) / "progress.json")
+#: the environment every notebook's kernel starts with: this process's own at start-up. Unit tests may leave
+#: variables behind (PyTorch Lightning's ``PL_GLOBAL_SEED``, ...); a notebook never sees them.
+NOTEBOOK_ENVIRONMENT = dict(os.environ)
 
 
 ROOT = Path(__file__).resolve().parent
@@ -70,6 +80,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     path = Path(str(item.fspath))
+    if path.suffix == ".ipynb":
+        os.environ.clear()
+        os.environ.update(NOTEBOOK_ENVIRONMENT)
     strict = path.suffix == ".ipynb" and path.parent.name == "solutions"
     os.environ["E3TEACH_STRICT"] = "1" if strict else "0"   # unit tests start non-strict too
 
@@ -103,3 +116,53 @@ def _start_kernel_with_retries(attempts: int = 3):
 
 
 _start_kernel_with_retries()
+
+
+class _KernelTemplate:
+    """This worker's template process for ``tests/preloaded_kernel.py``, started with the first notebook."""
+
+    script = ROOT / "tests" / "preloaded_kernel.py"
+    process: subprocess.Popen | None = None
+
+    @classmethod
+    def kernel_argv(cls) -> list[str]:
+        if cls.process is None:
+            socket_path = Path(tempfile.mkdtemp(prefix="e3teach-kernels-")) / "template.sock"
+            # env: given, not inherited: a library that sets a variable in C (a terminal library's
+            # COLUMNS) changes what a child inherits but not os.environ, from which kernels start
+            cls.process = subprocess.Popen([sys.executable, str(cls.script), "serve", str(socket_path)],
+                                           stdin=subprocess.DEVNULL, cwd=ROOT, env=NOTEBOOK_ENVIRONMENT)
+            NOTEBOOK_ENVIRONMENT["E3TEACH_KERNEL_TEMPLATE"] = f"{cls.process.pid}:{socket_path}"
+            os.environ["E3TEACH_KERNEL_TEMPLATE"] = NOTEBOOK_ENVIRONMENT["E3TEACH_KERNEL_TEMPLATE"]
+        return [sys.executable, str(cls.script), "launch", "-f", "{connection_file}"]
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.process is not None:
+            cls.process.terminate()
+            cls.process.wait(timeout=10)
+            cls.process = None
+
+
+def _fork_notebook_kernels_from_template() -> None:
+    """Make nbval's kernels (``--nbval-current-env``) come from ``_KernelTemplate``."""
+    import nbval.kernel
+
+    spec_manager = nbval.kernel.NbvalKernelspecManager
+    get_kernel_spec = spec_manager.get_kernel_spec
+
+    def get_preloaded_kernel_spec(self, kernel_name):
+        spec = get_kernel_spec(self, kernel_name)
+        if kernel_name == nbval.kernel.CURRENT_ENV_KERNEL_NAME:
+            spec.argv = _KernelTemplate.kernel_argv()
+        return spec
+
+    spec_manager.get_kernel_spec = get_preloaded_kernel_spec
+
+
+if os.environ.get("E3TEACH_FRESH_KERNELS", "0") in ("", "0"):
+    _fork_notebook_kernels_from_template()
+
+
+def pytest_unconfigure(config):
+    _KernelTemplate.stop()

@@ -162,13 +162,20 @@ def _q1_culprit(kwargs: dict) -> str | None:
     """The first of the learner's arguments that, alone in the described config, stops nequip from building it."""
     base = {**_BOOKKEEPING, **Q1_TARGET}
     for key, value in kwargs.items():
-        if key in _BOOKKEEPING and value == _BOOKKEEPING[key]:
-            continue
+        if key in base and _same(value, base[key]):
+            continue                                 # the described value builds: it cannot be the culprit
         try:
             _build(**{**base, key: value})
         except Exception:  # noqa: BLE001 - any refusal names this argument
             return key
     return None
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # noqa: BLE001 - values that do not compare (arrays...) are not the described one
+        return False
 
 
 def o3_lmax(irreps: str) -> int:

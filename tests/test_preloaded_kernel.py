@@ -1,0 +1,108 @@
+"""The suite's notebook kernels, forked from a template that has imported torch (tests/preloaded_kernel.py)."""
+import os
+import time
+
+import nbval.kernel
+import nbval.plugin
+import pytest
+
+import preloaded_kernel
+
+pytestmark = pytest.mark.skipif(os.environ.get("E3TEACH_FRESH_KERNELS", "0") not in ("", "0"),
+                                reason="E3TEACH_FRESH_KERNELS=1: the suite starts ordinary kernels")
+
+
+def run(kernel, code: str, timeout: float = 30) -> tuple[str, dict]:
+    """Execute ``code``; return what it printed and the reply's content."""
+    printed = []
+
+    def keep_printed(message):
+        if message["msg_type"] == "stream":
+            printed.append(message["content"]["text"])
+
+    reply = kernel.kc.execute_interactive(code, timeout=timeout, output_hook=keep_printed, allow_stdin=False)
+    return "".join(printed), reply["content"]
+
+
+@pytest.fixture
+def kernel(tmp_path, monkeypatch):
+    """A kernel started as a notebook's is: from conftest's NOTEBOOK_ENVIRONMENT."""
+    import conftest
+
+    for name in set(os.environ) - set(conftest.NOTEBOOK_ENVIRONMENT):   # left by earlier unit tests
+        monkeypatch.delenv(name)
+    for name, value in conftest.NOTEBOOK_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("E3TEACH_STRICT", "0")            # as for a lesson
+    kernel = nbval.plugin.RunningKernel(nbval.kernel.CURRENT_ENV_KERNEL_NAME, cwd=str(tmp_path))
+    yield kernel
+    kernel.stop()
+
+
+def template_pid() -> int:
+    return int(os.environ[preloaded_kernel.TEMPLATE_ENV].split(":")[0])
+
+
+#: what a kernel knows about itself, after the imports every notebook makes
+FACTS = ("import os, sys\n"
+         "warm = 'e3nn.o3' in sys.modules\n"
+         "import e3nn.o3, e3teach\n"
+         "print(repr((os.getppid(), warm, os.getcwd(), sys.path, sys.argv[1:-1],"
+         " os.environ['E3TEACH_STRICT'], dict(os.environ))))")
+
+
+def facts(kernel) -> tuple:
+    printed, reply = run(kernel, FACTS)
+    assert reply["status"] == "ok", reply
+    return eval(printed)
+
+
+def test_the_kernel_is_forked_with_warm_imports_and_a_fresh_namespace(kernel, tmp_path, monkeypatch):
+    forked = facts(kernel)
+    assert forked[0] == template_pid() and forked[1] is True
+    # only sys.modules is warm: a notebook that forgets its import fails as it would for a learner
+    _printed, reply = run(kernel, "torch.zeros(1)")
+    assert reply["status"] == "error" and reply["ename"] == "NameError"
+    # everything else is what an ordinary kernel sees (one starts when the environment differs)
+    monkeypatch.setenv("E3TEACH_PROBE", "an ordinary kernel")
+    ordinary_kernel = nbval.plugin.RunningKernel(nbval.kernel.CURRENT_ENV_KERNEL_NAME, cwd=str(tmp_path))
+    try:
+        ordinary = facts(ordinary_kernel)
+    finally:
+        ordinary_kernel.stop()
+    assert ordinary[0] != template_pid() and ordinary[1] is False
+    assert forked[2:6] == ordinary[2:6] == (str(tmp_path), ordinary[3], ["-f"], os.environ["E3TEACH_STRICT"])
+    differences = preloaded_kernel.environment_differences(forked[6], ordinary[6])
+    assert differences == ["E3TEACH_PROBE"]
+
+
+def test_an_interrupt_reaches_the_forked_kernel(kernel):
+    msg_id = kernel.kc.execute("import time\ntime.sleep(60)")
+    time.sleep(1)
+    started = time.monotonic()
+    kernel.km.interrupt_kernel()
+    while (reply := kernel.kc.get_shell_msg(timeout=20))["parent_header"].get("msg_id") != msg_id:
+        pass
+    assert reply["content"]["ename"] == "KeyboardInterrupt" and time.monotonic() - started < 10
+    printed, _reply = run(kernel, "print(6 * 7)")          # and the kernel goes on
+    assert printed.strip() == "42"
+
+
+def test_killing_the_launcher_kills_the_kernel_and_its_children(kernel):
+    printed, _reply = run(kernel, "import os, subprocess\n"
+                                  "child = subprocess.Popen(['sleep', '60'])\n"
+                                  "print(os.getpid(), child.pid)")
+    kernel_pid, grandchild = map(int, printed.split())
+    kernel.km.kill_kernel() if hasattr(kernel.km, "kill_kernel") else kernel.km.shutdown_kernel(now=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (preloaded_kernel._alive(kernel_pid)
+                                           or preloaded_kernel._alive(grandchild)):
+        time.sleep(0.1)
+    assert not preloaded_kernel._alive(kernel_pid) and not preloaded_kernel._alive(grandchild)
+
+
+def test_environment_differences_ignore_only_the_per_notebook_variables():
+    template = {"PATH": "/bin", "E3TEACH_STRICT": "0", "OMP_NUM_THREADS": "1"}
+    assert preloaded_kernel.environment_differences(template, dict(template, E3TEACH_STRICT="1")) == []
+    kernel = dict(template, OMP_NUM_THREADS="2", MPLBACKEND="Agg")
+    assert preloaded_kernel.environment_differences(template, kernel) == ["MPLBACKEND", "OMP_NUM_THREADS"]
