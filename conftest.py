@@ -1,15 +1,16 @@
 """Test-suite setup.
 
 Notebooks are collected by nbval (``--nbval-lax`` in pyproject.toml). A notebook's kernel is started
-when its first cell is set up and inherits this process's environment, so we set
-``E3TEACH_STRICT=1`` for notebooks in ``solutions/`` (a failing check raises there) and ``0``
+when its first cell is set up, with this process's environment as it was at start-up
+(``NOTEBOOK_ENVIRONMENT``: unit tests run before may have left variables behind) and
+``E3TEACH_STRICT=1`` for notebooks in ``solutions/`` (a failing check raises there) or ``0``
 elsewhere (exercise stubs must only print "not attempted yet"; unit tests set it themselves).
 Unit tests run with one torch thread per worker.
 
-Kernels: each notebook gets a new kernel process, forked from a template that has already imported torch,
-e3nn and IPython (``tests/preloaded_kernel.py``), which saves about 3 CPU-seconds per notebook. The notebook's
-namespace is as fresh as ever. ``E3TEACH_FRESH_KERNELS=1`` starts ordinary kernels instead, as CI's second pass
-does.
+Kernels: each notebook gets a new kernel process, forked from a template that has already imported torch
+and e3nn (``tests/preloaded_kernel.py``), which saves about 3 CPU-seconds per notebook; the notebook's
+namespace is as fresh as ever. ``E3TEACH_FRESH_KERNELS=1`` starts ordinary kernels instead, as CI's second
+pass does; on a system other than Linux they are the only kind.
 
 Workers: three on a two-core machine (``-n 3``). The browser tests spend most of their time waiting for
 Chromium to paint (77 CPU-s in 185 s alone); a third worker runs notebooks meanwhile (the whole run:
@@ -160,7 +161,17 @@ def _fork_notebook_kernels_from_template() -> None:
     spec_manager.get_kernel_spec = get_preloaded_kernel_spec
 
 
-if os.environ.get("E3TEACH_FRESH_KERNELS", "0") in ("", "0"):
+def _preloaded_kernels_wanted() -> bool:
+    """Forked kernels unless ``E3TEACH_FRESH_KERNELS=1``, and only where the template can work (Linux)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import preloaded_kernel
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    return preloaded_kernel.SUPPORTED and os.environ.get("E3TEACH_FRESH_KERNELS", "0") in ("", "0")
+
+
+if _preloaded_kernels_wanted():
     _fork_notebook_kernels_from_template()
 
 

@@ -54,6 +54,9 @@ MAY_DIFFER = ("E3TEACH_KERNEL_TEMPLATE", "E3TEACH_STRICT", "JPY_PARENT_PID", "JP
               "PYDEVD_DISABLE_FILE_VALIDATION", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER", "KERNEL_ID")
 #: the environment variable that tells a launcher its template: ``PID:SOCKET_PATH``
 TEMPLATE_ENV = "E3TEACH_KERNEL_TEMPLATE"
+#: Linux only: the template waits on its kernels through pidfds, and fork after ``import torch`` is not safe
+#: on macOS (nor possible on Windows)
+SUPPORTED = sys.platform == "linux" and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
                       signal.SIGUSR2)
 

@@ -69,6 +69,7 @@ def _synthetic_notebook(path: Path, n_scenes: int, widget: bool) -> Path:
 
 
 ALT = "A line that rises from 0 to 1: the test's picture."
+PLOTLY_ALT = "The orbital p_y as a surface: the test's interactive figure."
 
 
 def _executed_twin_notebook(path: Path) -> Path:
@@ -81,7 +82,8 @@ def _executed_twin_notebook(path: Path) -> Path:
         nbformat.v4.new_code_cell("from e3teach import viz, widgets"),
         nbformat.v4.new_code_cell("widgets.sh_selector(1)"),
         nbformat.v4.new_code_cell("fig, ax = viz.subplots(figsize=(3, 2))\nax.plot([0, 1], [0, 1])\nax.set(xlabel='x', ylabel='y')\n"
-                                  f"viz.show(fig, alt={ALT!r})")])
+                                  f"viz.show(fig, alt={ALT!r})"),
+        nbformat.v4.new_code_cell(f"viz.show(viz.sh_surface(1, 0), alt={PLOTLY_ALT!r})")])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for attempt in (1, 2, 3):  # a kernel whose port another worker's kernel took never answers: start it again
         try:
@@ -273,8 +275,10 @@ def test_reopened_notebook_shows_the_widget_twin_and_alt_texts(lab, browser, scr
         assert "run the cell" in twins[0]["text"], opened
         assert not any("SHSelector(" in o["text"] for o in opened), opened      # a sentence, not a repr
         assert len(pictures) == 1 and pictures[0]["img"]["alt"] == ALT and pictures[0]["img"]["loaded"], opened
+        caption = page.locator(".jp-Notebook .e3teach-caption")     # a plotly figure's alt, as a caption
+        assert caption.count() == 1 and caption.inner_text() == f"Figure: {PLOTLY_ALT}"
 
-        bu.run_notebook(page, lab, relative, 3)
+        bu.run_notebook(page, lab, relative, 4)
         page.wait_for_selector(".jp-Notebook .e3teach-live", timeout=90_000)
         page.wait_for_timeout(1500)
         ran = page.evaluate(PICTURES_JS)

@@ -8,8 +8,9 @@ import pytest
 
 import preloaded_kernel
 
-pytestmark = pytest.mark.skipif(os.environ.get("E3TEACH_FRESH_KERNELS", "0") not in ("", "0"),
-                                reason="E3TEACH_FRESH_KERNELS=1: the suite starts ordinary kernels")
+pytestmark = pytest.mark.skipif(not preloaded_kernel.SUPPORTED
+                                or os.environ.get("E3TEACH_FRESH_KERNELS", "0") not in ("", "0"),
+                                reason="the suite starts ordinary kernels (E3TEACH_FRESH_KERNELS=1, or not Linux)")
 
 
 def run(kernel, code: str, timeout: float = 30) -> tuple[str, dict]:

@@ -333,6 +333,30 @@ def test_mini_site_builds_offline(mini_site):
     pictures = re.findall(r'<img alt="([^"]*)" src="[^"]*_images/', lesson + start)
     assert pictures and not [alt for alt in pictures if alt.endswith(".png") or not alt]  # alt texts, not file names
     assert lesson.count('<figure class="e3teach-figure" aria-label="') == lesson.count('class="e3teach-plotly"')
+    assert "e3teach-caption" not in lesson          # viz.show's caption: the figure is named by the same text
+
+
+def test_the_site_names_a_plotly_figure_by_its_alt_and_leaves_its_lab_caption_out(tmp_path):
+    import nbformat
+    import plotly.graph_objects as go
+    from IPython import display as ipd
+
+    from e3teach import viz
+    from e3teach.authoring.site import stage_notebook
+
+    shown = []
+    original, ipd.display = ipd.display, lambda bundle, raw, metadata: shown.append((bundle, metadata))
+    try:
+        viz.show(go.Figure(go.Scatter(x=[0, 1], y=[0, 1])), alt="A rising line.")
+    finally:
+        ipd.display = original
+    outputs = [nbformat.v4.new_output("display_data", data=bundle, metadata=metadata or {})
+               for bundle, metadata in shown]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("viz.show(...)", outputs=outputs)])
+    staged, figures = stage_notebook(notebook, "lessons/x.ipynb", set(), tmp_path)
+    code = [cell for cell in staged.cells if cell.cell_type == "code"]
+    assert len(outputs) == 2 and figures == 1 and len(code[0].outputs) == 1
+    assert 'aria-label="A rising line."' in code[0].outputs[0].data["text/html"]
 
 
 def test_mini_site_in_the_browser(mini_site):

@@ -51,8 +51,13 @@ def test_show_gives_a_matplotlib_figure_an_html_picture_with_its_alt_text(monkey
     assert metadata == {"image/png": {"alt": alt}} and bundle["text/plain"] == alt
     assert 'alt="A falling line: &quot;y = 1 - x&quot;."' in bundle["text/html"]
     assert bundle["text/html"].startswith('<img class="e3teach-picture" src="data:image/png;base64,' + bundle["image/png"])
-    viz.show(viz.sh_surface(1, 0), alt="p_y")
-    assert "text/html" not in shown[-1][0]      # JupyterLab's plotly renderer wins over HTML: no second copy
+    viz.show(viz.sh_surface(1, 0), alt="p_y <the orbital>")
+    figure, caption = shown[-2:]                # JupyterLab's plotly renderer wins over HTML in its output:
+    assert "text/html" not in figure[0]         # the alt text comes in a second output, a visible caption
+    assert caption == ({"text/html": '<p class="e3teach-caption"><em>Figure: p_y &lt;the orbital&gt;</em></p>',
+                        "text/plain": "Figure: p_y <the orbital>"}, {"e3teach_caption": True})
+    viz.show(viz.sh_surface(1, 0))              # no alt, no caption
+    assert shown[-1][1] is None and len(shown) == 4
 
 
 @pytest.mark.parametrize("make", [

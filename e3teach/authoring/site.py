@@ -112,6 +112,8 @@ def stage_notebook(nb, path: str, pages: set[str], root: Path, alts: dict | None
 
     import nbformat
 
+    from ..viz import CAPTION_KEY
+
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     figures = 0
@@ -121,7 +123,9 @@ def stage_notebook(nb, path: str, pages: set[str], root: Path, alts: dict | None
             cell.source = _rewrite_links(cell.source, path, pages, root)
         if cell.cell_type != "code":
             continue
-        for out in cell.get("outputs", []):
+        # viz.show's caption under a plotly figure: here the figure itself is named by the same text
+        cell.outputs = [out for out in cell.get("outputs", []) if not (out.get("metadata") or {}).get(CAPTION_KEY)]
+        for out in cell.outputs:
             data = out.get("data")
             if not data:
                 continue

@@ -21,11 +21,11 @@ One reader per module:
 * ``_plotly.py``: the plotly builders (:func:`point_cloud`, :func:`sh_surface`, :func:`side_by_side`, …);
 * ``_mpl.py``: matplotlib pictures and the matplotlib rules (:func:`plot_curves`, :func:`log_axis`, …);
 * ``_twin.py``: :func:`static_twin`, a matplotlib picture of a plotly figure;
-* ``_display.py``: :func:`show` and :func:`mimebundle`.
+* ``_display.py``: :func:`show` (with :func:`caption_html`) and :func:`mimebundle`.
 """
 from ._common import (ARROW_COLOR, LAYOUT, PALETTE, TWIN_DPI, TWIN_SIZE, ArrayLike, as_points,  # noqa: F401
                       f32, style_layout, style_scene, to_numpy, _values, style)
-from ._display import mimebundle, picture_html, png_bytes, show
+from ._display import CAPTION_KEY, caption_html, mimebundle, picture_html, png_bytes, show
 from ._mpl import (MPL_RC, mpl_arrows, figure_problems, heatmap, irreps_blocks, log_axis, plot_curves,  # noqa: F401
                    static_point_cloud, style_3d_axes, subplots)
 from ._plotly import (add_arrows, orbital_name, point_cloud, point_cloud_with_signal, sh_expansion, sh_grid,
@@ -33,6 +33,8 @@ from ._plotly import (add_arrows, orbital_name, point_cloud, point_cloud_with_si
 from ._twin import static_twin
 
 __all__ = [
+    "CAPTION_KEY",
+    "caption_html",
     "point_cloud",
     "add_arrows",
     "sh_surface",

@@ -56,6 +56,18 @@ def picture_html(png_base64: str, alt: str | None, *, css_class: str = "e3teach-
     return f'<figure class="{css_class}">{image}<figcaption>{html.escape(caption)}</figcaption></figure>'
 
 
+#: output metadata that marks :func:`show`'s caption under a plotly figure (the website drops it: there
+#: the figure itself is named by the same text)
+CAPTION_KEY = "e3teach_caption"
+
+
+def caption_html(alt: str) -> str:
+    """A plotly figure's text alternative as a visible caption, the one form JupyterLab can give it."""
+    import html
+
+    return f'<p class="e3teach-caption"><em>Figure: {html.escape(alt)}</em></p>'
+
+
 def show(fig: Any, *, static: Any = None, alt: str | None = None) -> None:
     """Display a figure with its text alternative, as one output.
 
@@ -64,8 +76,10 @@ def show(fig: Any, *, static: Any = None, alt: str | None = None) -> None:
     ``alt``: one or two sentences saying what the figure shows and what it finds; it travels with the
     picture as its alternative text: output metadata ``{"image/png": {"alt": ...}}`` (the website reads it),
     the ``text/plain`` form, and for a matplotlib figure an HTML ``<img alt=...>`` (:func:`picture_html`),
-    the form JupyterLab shows. A plotly figure is drawn by JupyterLab's plotly renderer, which reads no alt:
-    its alt text is in ``text/plain`` and, on the website, the figure's accessible name.
+    the form JupyterLab shows. A plotly figure is drawn by JupyterLab's plotly renderer, which reads no alt
+    and wins over any other form in its output: its alt text is in ``text/plain``, in a second output right
+    under it, a visible caption (:func:`caption_html`) that a screen reader reads in JupyterLab too, and on
+    the website the figure's accessible name (the site leaves the caption out).
     """
     import base64
 
@@ -90,4 +104,7 @@ def show(fig: Any, *, static: Any = None, alt: str | None = None) -> None:
         bundle["text/plain"] = alt
         metadata = {"image/png": {"alt": alt}}
     display(bundle, raw=True, metadata=metadata)
+    if alt and isinstance(fig, go.Figure):
+        display({"text/html": caption_html(alt), "text/plain": f"Figure: {alt}"}, raw=True,
+                metadata={CAPTION_KEY: True})
 
