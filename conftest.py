@@ -12,9 +12,10 @@ and e3nn (``tests/preloaded_kernel.py``), which saves about 3 CPU-seconds per no
 namespace is as fresh as ever. ``E3TEACH_FRESH_KERNELS=1`` starts ordinary kernels instead, as CI's second
 pass does; on a system other than Linux they are the only kind.
 
-Workers: three on a two-core machine (``-n 3``). The browser tests spend most of their time waiting for
-Chromium to paint (77 CPU-s in 185 s alone); a third worker runs notebooks meanwhile (the whole run:
-584 s with two workers, 514 s with three, measured on 6 December 2026).
+Workers: three on a two-core machine (``-n 3``). The JupyterLab browser test keeps about one core busy
+(170 CPU-s in 165 s alone, Chromium's software WebGL included); a third worker runs notebooks meanwhile
+(the whole run: 584 s with two workers, 514 s with three, on 6 December 2026; on 7 December, on a faster
+machine, 449 s with ordinary kernels and 370-390 s with forked ones).
 
 Order: pytest-xdist (``-n 3 --dist loadfile --no-loadscope-reorder``) hands whole files to the workers
 in collection order, so we collect the longest files first (``LONGEST_FIRST``, measured with
