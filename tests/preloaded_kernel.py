@@ -34,7 +34,6 @@ CI's second pass (``.ci/run``) runs every lesson and solution again in ordinary 
 """
 from __future__ import annotations
 
-import array
 import json
 import os
 import selectors

@@ -94,7 +94,7 @@ def test_killing_the_launcher_kills_the_kernel_and_its_children(kernel):
                                   "child = subprocess.Popen(['sleep', '60'])\n"
                                   "print(os.getpid(), child.pid)")
     kernel_pid, grandchild = map(int, printed.split())
-    kernel.km.kill_kernel() if hasattr(kernel.km, "kill_kernel") else kernel.km.shutdown_kernel(now=True)
+    kernel.km.shutdown_kernel(now=True)                  # now=True: jupyter_client kills the launcher
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (preloaded_kernel._alive(kernel_pid)
                                            or preloaded_kernel._alive(grandchild)):

@@ -336,7 +336,7 @@ def test_mini_site_builds_offline(mini_site):
     assert "e3teach-caption" not in lesson          # viz.show's caption: the figure is named by the same text
 
 
-def test_the_site_names_a_plotly_figure_by_its_alt_and_leaves_its_lab_caption_out(tmp_path):
+def test_the_site_names_a_plotly_figure_by_its_alt_and_leaves_its_lab_caption_out(tmp_path, monkeypatch):
     import nbformat
     import plotly.graph_objects as go
     from IPython import display as ipd
@@ -345,11 +345,8 @@ def test_the_site_names_a_plotly_figure_by_its_alt_and_leaves_its_lab_caption_ou
     from e3teach.authoring.site import stage_notebook
 
     shown = []
-    original, ipd.display = ipd.display, lambda bundle, raw, metadata: shown.append((bundle, metadata))
-    try:
-        viz.show(go.Figure(go.Scatter(x=[0, 1], y=[0, 1])), alt="A rising line.")
-    finally:
-        ipd.display = original
+    monkeypatch.setattr(ipd, "display", lambda bundle, raw, metadata: shown.append((bundle, metadata)))
+    viz.show(go.Figure(go.Scatter(x=[0, 1], y=[0, 1])), alt="A rising line.")
     outputs = [nbformat.v4.new_output("display_data", data=bundle, metadata=metadata or {})
                for bundle, metadata in shown]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("viz.show(...)", outputs=outputs)])

@@ -69,7 +69,8 @@ def caption_html(alt: str) -> str:
 
 
 def show(fig: Any, *, static: Any = None, alt: str | None = None) -> None:
-    """Display a figure with its text alternative, as one output.
+    """Display a figure with its text alternative: one output, and for a plotly figure with ``alt`` a
+    caption output under it.
 
     ``fig``: a plotly figure (shown with its static twin, see :func:`mimebundle`) or a matplotlib
     Figure (shown as a PNG, then closed so that the inline backend does not draw it twice).
