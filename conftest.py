@@ -15,7 +15,8 @@ pass does; on a system other than Linux they are the only kind.
 Workers: three on a two-core machine (``-n 3``). The JupyterLab browser test keeps about one core busy
 (170 CPU-s in 165 s alone, Chromium's software WebGL included); a third worker runs notebooks meanwhile
 (the whole run: 584 s with two workers, 514 s with three, on 6 December 2026; on 7 December, on a faster
-machine, 449 s with ordinary kernels and 370-390 s with forked ones).
+machine, 449 s with ordinary kernels and 370-390 s with forked ones; later that day, with scipy, nbformat and
+matplotlib in the template and the Lab's kernels forked too, 362-390 s, mostly Chromium and training).
 
 Order: pytest-xdist (``-n 3 --dist loadfile --no-loadscope-reorder``) hands whole files to the workers
 in collection order, so we collect the longest files first (``LONGEST_FIRST``, measured with
@@ -24,7 +25,6 @@ at the end. (xdist's default reorders files by their number of tests, which put 
 the learning-curve study — few tests, minutes each — last, on one worker, while the other sat idle.)
 """
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -121,29 +121,23 @@ _start_kernel_with_retries()
 
 
 class _KernelTemplate:
-    """This worker's template process for ``tests/preloaded_kernel.py``, started with the first notebook."""
+    """This worker's template (``preloaded_kernel.Template``), started with the first notebook."""
 
-    script = ROOT / "tests" / "preloaded_kernel.py"
-    process: subprocess.Popen | None = None
+    template = None
 
     @classmethod
     def kernel_argv(cls) -> list[str]:
-        if cls.process is None:
-            socket_path = Path(tempfile.mkdtemp(prefix="e3teach-kernels-")) / "template.sock"
-            # env: given, not inherited: a library that sets a variable in C (a terminal library's
-            # COLUMNS) changes what a child inherits but not os.environ, from which kernels start
-            cls.process = subprocess.Popen([sys.executable, str(cls.script), "serve", str(socket_path)],
-                                           stdin=subprocess.DEVNULL, cwd=ROOT, env=NOTEBOOK_ENVIRONMENT)
-            NOTEBOOK_ENVIRONMENT["E3TEACH_KERNEL_TEMPLATE"] = f"{cls.process.pid}:{socket_path}"
-            os.environ["E3TEACH_KERNEL_TEMPLATE"] = NOTEBOOK_ENVIRONMENT["E3TEACH_KERNEL_TEMPLATE"]
-        return [sys.executable, str(cls.script), "launch", "-f", "{connection_file}"]
+        if cls.template is None:
+            cls.template = preloaded_kernel.Template(NOTEBOOK_ENVIRONMENT, cwd=ROOT)
+            NOTEBOOK_ENVIRONMENT[preloaded_kernel.TEMPLATE_ENV] = cls.template.variable
+            os.environ[preloaded_kernel.TEMPLATE_ENV] = cls.template.variable
+        return preloaded_kernel.KERNEL_ARGV
 
     @classmethod
     def stop(cls) -> None:
-        if cls.process is not None:
-            cls.process.terminate()
-            cls.process.wait(timeout=10)
-            cls.process = None
+        if cls.template is not None:
+            cls.template.stop()
+            cls.template = None
 
 
 def _fork_notebook_kernels_from_template() -> None:
@@ -162,17 +156,10 @@ def _fork_notebook_kernels_from_template() -> None:
     spec_manager.get_kernel_spec = get_preloaded_kernel_spec
 
 
-def _preloaded_kernels_wanted() -> bool:
-    """Forked kernels unless ``E3TEACH_FRESH_KERNELS=1``, and only where the template can work (Linux)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    try:
-        import preloaded_kernel
-    finally:
-        sys.path.remove(str(ROOT / "tests"))
-    return preloaded_kernel.SUPPORTED and os.environ.get("E3TEACH_FRESH_KERNELS", "0") in ("", "0")
+sys.path.insert(0, str(ROOT / "tests"))
+import preloaded_kernel  # noqa: E402 - a file of the test suite, not a package
 
-
-if _preloaded_kernels_wanted():
+if preloaded_kernel.wanted():
     _fork_notebook_kernels_from_template()
 
 

@@ -154,8 +154,12 @@ class LabServer:
     root: Path
     state_dir: Path
     startup_timeout: float = 90.0
+    #: fork the Lab's kernels from a template that has imported torch (``preloaded_kernel.Template``,
+    #: started with the server's environment), as the suite does for nbval's kernels
+    preloaded_kernels: bool = False
     url: str = ""
     process: subprocess.Popen | None = None
+    template: object = None
     log_path: Path = field(init=False)
 
     def start(self) -> "LabServer":
@@ -173,6 +177,13 @@ class LabServer:
         env.pop("JUPYTER_TOKEN", None)
         bin_dir = str(Path(sys.executable).parent)
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")  # the kernel is this interpreter's ipykernel
+        if self.preloaded_kernels:
+            import preloaded_kernel
+
+            kernels = preloaded_kernel.Template.write_kernelspec(self.state_dir / "jupyter-path")
+            env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(kernels), env.get("JUPYTER_PATH")]))
+            self.template = preloaded_kernel.Template(env, cwd=self.root)
+            env[preloaded_kernel.TEMPLATE_ENV] = self.template.variable
         self.log_path = self.state_dir / "jupyter-lab.log"
         command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={free_port()}",
                    "--ip=127.0.0.1", "--ServerApp.port_retries=20", "--ServerApp.token=", "--ServerApp.password=",
@@ -224,7 +235,16 @@ class LabServer:
             pass
 
     def stop(self) -> None:
-        """Kernels first (through the API), then the server; then any process it left, by pid."""
+        """Kernels first (through the API), then the server; then any process it left, by pid; then the
+        kernels' template."""
+        try:
+            self._stop_server()
+        finally:
+            if self.template is not None:
+                self.template.stop()
+                self.template = None
+
+    def _stop_server(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
         children = []

@@ -26,8 +26,8 @@ Three processes take part::
   data-parallel workers), and dies with its group if the launcher dies.
 
 Forking after ``import torch`` is safe while no parallel work has run: OpenMP's thread pool starts on the
-first parallel operation, and OpenBLAS's one worker thread is stopped and restarted around ``fork`` by the
-library itself. ``serve`` asserts that the template is single-threaded apart from that.
+first parallel operation, and the worker threads of OpenBLAS (numpy's copy and scipy's) are stopped and
+restarted around ``fork`` by the library itself. ``serve`` asserts that the template has no other thread.
 
 CI's second pass (``.ci/run``) runs every lesson and solution again in ordinary fresh kernels
 (``E3TEACH_FRESH_KERNELS=1``), so a notebook that depends on the template's warm imports cannot land.
@@ -40,13 +40,21 @@ import selectors
 import signal
 import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-#: the libraries every notebook imports, in import order: torch and e3nn are 90 % of a kernel's start-up.
-#: Nothing here may run tensor work at import, or read at import a variable in ``MAY_DIFFER`` (ipykernel
-#: reads ``JPY_PARENT_PID``, matplotlib ``MPLBACKEND``, which ipykernel sets: both stay out).
-PRELOADED = ("numpy", "torch", "torch._dynamo", "e3nn", "e3nn.o3", "e3nn.nn", "e3nn.math")
+#: the libraries the notebooks import, in import order: torch and e3nn are 90 % of a kernel's start-up;
+#: ``e3nn.io`` brings scipy (0.8 s, a third of the lessons); plotly imports nbformat to show any figure (1 s:
+#: jsonschema builds a grammar); matplotlib (0.3 s, most lessons) only where ``MPLBACKEND`` is set already,
+#: as in the suite and the Lab of the browser test (ipykernel sets it otherwise, after the fork: too late).
+#: Nothing here may run tensor work at import, start a thread, or read at import a variable a kernel may set
+#: differently (``MAY_DIFFER``; ipykernel reads ``JPY_PARENT_PID``; plotly picks its renderer from the
+#: running kernel, pyplot hooks into it: those stay out).
+PRELOADED = ("numpy", "torch", "torch._dynamo", "e3nn", "e3nn.o3", "e3nn.nn", "e3nn.math", "e3nn.io",
+             "nbformat", "matplotlib")
 #: environment variables that may differ between the template and a kernel: set per notebook or by
 #: jupyter_client, and read by the course only at run time
 MAY_DIFFER = ("E3TEACH_KERNEL_TEMPLATE", "E3TEACH_STRICT", "JPY_PARENT_PID", "JPY_SESSION_NAME",
@@ -58,6 +66,45 @@ TEMPLATE_ENV = "E3TEACH_KERNEL_TEMPLATE"
 SUPPORTED = sys.platform == "linux" and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
                       signal.SIGUSR2)
+
+
+def wanted() -> bool:
+    """Forked kernels unless ``E3TEACH_FRESH_KERNELS=1``, and only where they can work (Linux)."""
+    return SUPPORTED and os.environ.get("E3TEACH_FRESH_KERNELS", "0") in ("", "0")
+
+
+class Template:
+    """A running template (``serve``) for kernels whose environment is ``env``.
+
+    Its launchers find it through ``TEMPLATE_ENV`` (set it to :attr:`variable` in their environment) and are
+    started by :data:`KERNEL_ARGV`, a kernelspec's ``argv``. ``env`` is given, not inherited: a library that
+    sets a variable in C (a terminal library's ``COLUMNS``) changes what a child inherits but not
+    ``os.environ``, from which kernels start.
+    """
+
+    def __init__(self, env: dict, cwd: Path):
+        socket_path = Path(tempfile.mkdtemp(prefix="e3teach-kernels-")) / "template.sock"
+        self.process = subprocess.Popen([sys.executable, __file__, "serve", str(socket_path)],
+                                        stdin=subprocess.DEVNULL, cwd=cwd, env=env)
+        self.variable = f"{self.process.pid}:{socket_path}"
+
+    @staticmethod
+    def write_kernelspec(folder: Path) -> Path:
+        """A kernelspec named ``python3`` under ``folder/kernels`` (put ``folder`` first in ``JUPYTER_PATH``)."""
+        spec = folder / "kernels" / "python3"
+        spec.mkdir(parents=True, exist_ok=True)
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": KERNEL_ARGV, "display_name": "Python 3 (ipykernel)", "language": "python",
+            "interrupt_mode": "signal", "metadata": {"debugger": True}}))
+        return folder
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+#: a kernelspec's ``argv`` for kernels forked from a :class:`Template`
+KERNEL_ARGV = [sys.executable, __file__, "launch", "-f", "{connection_file}"]
 
 
 def environment_differences(template: dict, kernel: dict) -> list[str]:
@@ -103,19 +150,30 @@ def _threads() -> list[str]:
     return [open(f"/proc/self/task/{task}/comm").read().strip() for task in os.listdir("/proc/self/task")]
 
 
+def _openblas_threads_allowed() -> int:
+    """At most ``cores - 1`` worker threads per OpenBLAS library loaded (numpy's, scipy's): OpenBLAS starts them
+    at load and stops them itself around ``fork`` (``pthread_atfork``), so they are safe to fork with."""
+    with open("/proc/self/maps") as maps:
+        libraries = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()}
+    return len(libraries) * max((os.cpu_count() or 1) - 1, 1)
+
+
 def serve(socket_path: str) -> None:
     """Import ``PRELOADED``, then fork one kernel per launcher that connects to ``socket_path``."""
     import importlib
 
     template_environment = dict(os.environ)
     for name in PRELOADED:
+        if name == "matplotlib" and "MPLBACKEND" not in os.environ:
+            continue                                 # it reads MPLBACKEND at import (see PRELOADED)
         importlib.import_module(name)
     # what the imports set (torch: TORCHINDUCTOR_CACHE_DIR, ...): a fresh kernel would set it too
     set_by_imports = {name: value for name, value in os.environ.items()
                       if template_environment.get(name) != value}
-    # Intra-op threads start on the first parallel operation; none may exist before we fork (the one
-    # allowed besides the main thread is OpenBLAS's, which OpenBLAS itself stops around fork).
-    assert len(_threads()) <= 2, f"the template started threads before forking: {_threads()}"
+    # Intra-op threads start on the first parallel operation; none may exist before we fork. The only threads
+    # allowed besides the main one are OpenBLAS's, which OpenBLAS itself stops around fork.
+    assert len(_threads()) <= 1 + _openblas_threads_allowed(), \
+        f"the template started threads before forking: {_threads()}"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path + ".part")
     listener.listen(16)
@@ -273,11 +331,12 @@ def launch(argv: list[str], wait_for_template: float = 60.0) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a template that died but is not yet reaped by its pytest worker (a zombie) does not."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
         return False
-    return True
 
 
 if __name__ == "__main__":

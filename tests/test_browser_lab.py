@@ -29,6 +29,7 @@ import nbformat
 import pytest
 
 import browser_util as bu
+import preloaded_kernel
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = ["00_start_here", "04_spherical_harmonics"]
@@ -105,7 +106,8 @@ def lab(tmp_path_factory):
     _synthetic_notebook(root / "synthetic" / "three_scenes_and_widget.ipynb", 3, widget=True)
     _synthetic_notebook(root / "synthetic" / "twenty_scenes.ipynb", 20, widget=False)
     _executed_twin_notebook(root / "synthetic" / "reopened.ipynb")
-    server = bu.LabServer(root=root, state_dir=tmp_path_factory.mktemp("lab-state")).start()
+    server = bu.LabServer(root=root, state_dir=tmp_path_factory.mktemp("lab-state"),
+                          preloaded_kernels=preloaded_kernel.wanted()).start()
     try:
         yield server
     finally:

@@ -107,3 +107,23 @@ def test_environment_differences_ignore_only_the_per_notebook_variables():
     assert preloaded_kernel.environment_differences(template, dict(template, E3TEACH_STRICT="1")) == []
     kernel = dict(template, OMP_NUM_THREADS="2", MPLBACKEND="Agg")
     assert preloaded_kernel.environment_differences(template, kernel) == ["MPLBACKEND", "OMP_NUM_THREADS"]
+
+
+def test_a_dead_template_not_yet_reaped_counts_as_dead():
+    """A launcher waits for its template only while it runs: a zombie (dead, its worker has not reaped it yet)
+    would otherwise hold every kernel start for a minute."""
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.05)
+    assert not preloaded_kernel._alive(child.pid)
+    child.wait()
+    assert not preloaded_kernel._alive(child.pid) and preloaded_kernel._alive(os.getpid())
+
+
+def test_openblas_threads_are_the_only_ones_allowed_in_the_template():
+    import numpy  # noqa: F401 - loads an OpenBLAS
+
+    assert preloaded_kernel._openblas_threads_allowed() >= 1

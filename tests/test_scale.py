@@ -93,7 +93,7 @@ def test_data_parallel_equals_single_process():
     pieces = T.random_copies(T.tetris(torch.float64), 1, seed=3)
     config = dict(irreps_out=T.LABEL_IRREPS, seed=0, dtype=torch.float64, steps=2, lr=0.05,
                   model_kwargs=dict(irreps_hidden="4x0e + 2x1o", layers=1), pos=pieces.pos, target=pieces.label)
-    ddp = scale.run_data_parallel(config, world_size=2, timeout=300)
+    ddp = scale.run_data_parallel(config, world_size=2, timeout=120)
     assert ddp["local_graphs"] == 4
     grads, params = scale.train_steps(scale.build_model(config), pieces.pos, pieces.label, steps=2, lr=0.05)
     assert scale.relative_difference(ddp["grads"], grads) < 1e-12
