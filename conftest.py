@@ -16,7 +16,9 @@ Workers: three on a two-core machine (``-n 3``). The JupyterLab browser test kee
 (170 CPU-s in 165 s alone, Chromium's software WebGL included); a third worker runs notebooks meanwhile
 (the whole run: 584 s with two workers, 514 s with three, on 6 December 2026; on 7 December, on a faster
 machine, 449 s with ordinary kernels and 370-390 s with forked ones; later that day, with scipy, nbformat and
-matplotlib in the template and the Lab's kernels forked too, 362-390 s, mostly Chromium and training).
+matplotlib in the template and the Lab's kernels forked too, 362-390 s, mostly Chromium and training; on 7
+December, with lesson 04's harmonics drawn as one surface, 317 s: 628 CPU-s, of which notebook kernels 232,
+pytest's own processes 175, Chromium 135).
 
 Order: pytest-xdist (``-n 3 --dist loadfile --no-loadscope-reorder``) hands whole files to the workers
 in collection order, so we collect the longest files first (``LONGEST_FIRST``, measured with
@@ -25,6 +27,7 @@ at the end. (xdist's default reorders files by their number of tests, which put 
 the learning-curve study — few tests, minutes each — last, on one worker, while the other sat idle.)
 """
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -38,8 +41,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # pytest-xdist runs three workers on a two-core machine: one torch thread each, as the notebooks use
 # (``setup_notebook(threads=1)``), instead of workers fighting over each other's threads.
 torch.set_num_threads(1)
-# Checkers record learners' verdicts (e3teach.progress) under the home folder; the tests never touch it.
-os.environ["E3TEACH_PROGRESS"] = str(Path(tempfile.mkdtemp(prefix="e3teach-test-")) / "progress.json")
+# Checkers record learners' verdicts (e3teach.progress) under the home folder; the tests never touch it, but
+# a folder of their own, removed at the end (pytest_unconfigure).
+PROGRESS_FOLDER = Path(tempfile.mkdtemp(prefix="e3teach-test-"))
+os.environ["E3TEACH_PROGRESS"] = str(PROGRESS_FOLDER / "progress.json")
 #: the environment every notebook's kernel starts with: this process's own at start-up. Unit tests may leave
 #: variables behind (PyTorch Lightning's ``PL_GLOBAL_SEED``, ...); a notebook never sees them.
 NOTEBOOK_ENVIRONMENT = dict(os.environ)
@@ -165,3 +170,4 @@ if preloaded_kernel.wanted():
 
 def pytest_unconfigure(config):
     _KernelTemplate.stop()
+    shutil.rmtree(PROGRESS_FOLDER, ignore_errors=True)

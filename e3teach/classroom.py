@@ -176,7 +176,8 @@ def measure_notebook(path, *, timeout: int = 600, interval: float = 0.05,
     cells: list[tuple[int, float, float, str]] = []
     error = None
     start = time.perf_counter()
-    with client.setup_kernel(env=env, cwd=str(path.parent)):
+    # cleanup_kc: nbclient leaves a kernel it was handed (``km=``) running, with all its memory, unless asked
+    with client.setup_kernel(env=env, cwd=str(path.parent), cleanup_kc=True):
         sampler = ProcessTreeSampler(_kernel_pid(km), interval).start()
         try:
             for index, cell in enumerate(nb.cells):

@@ -160,6 +160,8 @@ class LabServer:
     url: str = ""
     process: subprocess.Popen | None = None
     template: object = None
+    #: the environment of the server and its kernels
+    env: dict = field(init=False, default_factory=dict)
     log_path: Path = field(init=False)
 
     def start(self) -> "LabServer":
@@ -184,6 +186,7 @@ class LabServer:
             env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(kernels), env.get("JUPYTER_PATH")]))
             self.template = preloaded_kernel.Template(env, cwd=self.root)
             env[preloaded_kernel.TEMPLATE_ENV] = self.template.variable
+        self.env = env
         self.log_path = self.state_dir / "jupyter-lab.log"
         command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={free_port()}",
                    "--ip=127.0.0.1", "--ServerApp.port_retries=20", "--ServerApp.token=", "--ServerApp.password=",
@@ -209,6 +212,28 @@ class LabServer:
             time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"jupyter lab did not answer within {self.startup_timeout:.0f} s:\n{self.log()}")
+
+    def execute(self, notebook, timeout: float = 240.0, attempts: int = 3) -> None:
+        """Run ``notebook`` (an nbformat notebook, changed in place) outside the Lab, as ``e3teach-author run``
+        does, in a kernel started the Lab's way: its ``python3`` kernelspec (forked from its template when it
+        has one) and its environment. Tries ``attempts`` times: a kernel whose port another process took
+        never answers."""
+        from jupyter_client.kernelspec import KernelSpecManager
+        from jupyter_client.manager import KernelManager
+        from nbclient import NotebookClient
+
+        jupyter_path = self.env.get("JUPYTER_PATH", "").split(os.pathsep)
+        kernel_dirs = [os.path.join(folder, "kernels") for folder in jupyter_path if folder]
+        for attempt in range(1, attempts + 1):
+            specs = KernelSpecManager(kernel_dirs=kernel_dirs) if kernel_dirs else KernelSpecManager()
+            manager = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
+            try:
+                NotebookClient(notebook, km=manager, timeout=timeout, startup_timeout=30).execute(
+                    env=self.env, cwd=str(self.root), cleanup_kc=True)   # else nbclient leaves it running
+                return
+            except RuntimeError:
+                if attempt == attempts:
+                    raise
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""

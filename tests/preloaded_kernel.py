@@ -86,6 +86,7 @@ class Template:
         socket_path = Path(tempfile.mkdtemp(prefix="e3teach-kernels-")) / "template.sock"
         self.process = subprocess.Popen([sys.executable, __file__, "serve", str(socket_path)],
                                         stdin=subprocess.DEVNULL, cwd=cwd, env=env)
+        self.socket_path = socket_path
         self.variable = f"{self.process.pid}:{socket_path}"
 
     @staticmethod
@@ -101,6 +102,18 @@ class Template:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+        _remove_socket(self.socket_path)             # the template does it too, unless it was killed
+
+
+def _remove_socket(socket_path) -> None:
+    """Remove the template's socket and its temporary folder (only once empty)."""
+    socket_path = Path(socket_path)
+    for path in (socket_path, socket_path.with_name(socket_path.name + ".part")):
+        path.unlink(missing_ok=True)
+    try:
+        socket_path.parent.rmdir()
+    except OSError:                                  # gone already, or holds something that is not ours
+        pass
 
 
 #: a kernelspec's ``argv`` for kernels forked from a :class:`Template`
@@ -181,7 +194,15 @@ def serve(socket_path: str) -> None:
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "listener")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    parent = os.getppid()
+    parent, template = os.getppid(), os.getpid()
+    try:
+        _serve_until_orphaned(parent, listener, selector, template_environment, set_by_imports)
+    finally:
+        if os.getpid() == template:                  # never in a kernel (they leave through os._exit anyway)
+            _remove_socket(socket_path)
+
+
+def _serve_until_orphaned(parent, listener, selector, template_environment, set_by_imports) -> None:
     while os.getppid() == parent:                    # the pytest worker that started us is alive
         for key, _events in selector.select(timeout=1.0):
             if key.data == "listener":

@@ -73,12 +73,10 @@ ALT = "A line that rises from 0 to 1: the test's picture."
 PLOTLY_ALT = "The orbital p_y as a surface: the test's interactive figure."
 
 
-def _executed_twin_notebook(path: Path) -> Path:
+def _executed_twin_notebook(path: Path, lab: bu.LabServer) -> Path:
     """A widget and a matplotlib figure shown with ``viz.show(fig, alt=...)``, executed in a kernel outside the
     Lab (as ``e3teach-author run`` does): JupyterLab opens it UNTRUSTED, with no widget state, like a lesson
     from the repository or one reopened after its kernel stopped."""
-    from nbclient import NotebookClient
-
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("from e3teach import viz, widgets"),
         nbformat.v4.new_code_cell("widgets.sh_selector(1)"),
@@ -86,13 +84,7 @@ def _executed_twin_notebook(path: Path) -> Path:
                                   f"viz.show(fig, alt={ALT!r})"),
         nbformat.v4.new_code_cell(f"viz.show(viz.sh_surface(1, 0), alt={PLOTLY_ALT!r})")])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    for attempt in (1, 2, 3):  # a kernel whose port another worker's kernel took never answers: start it again
-        try:
-            NotebookClient(notebook, timeout=240, kernel_name="python3", startup_timeout=30).execute()
-            break
-        except RuntimeError:
-            if attempt == 3:
-                raise
+    lab.execute(notebook)
     nbformat.write(notebook, path)
     return path
 
@@ -105,10 +97,10 @@ def lab(tmp_path_factory):
     (root / "synthetic").mkdir()
     _synthetic_notebook(root / "synthetic" / "three_scenes_and_widget.ipynb", 3, widget=True)
     _synthetic_notebook(root / "synthetic" / "twenty_scenes.ipynb", 20, widget=False)
-    _executed_twin_notebook(root / "synthetic" / "reopened.ipynb")
     server = bu.LabServer(root=root, state_dir=tmp_path_factory.mktemp("lab-state"),
                           preloaded_kernels=preloaded_kernel.wanted()).start()
     try:
+        _executed_twin_notebook(root / "synthetic" / "reopened.ipynb", server)
         yield server
     finally:
         server.stop()

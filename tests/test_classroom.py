@@ -73,6 +73,21 @@ def test_a_failing_cell_is_reported_not_raised(tmp_path):
     assert "(failed)" in classroom.resources_table([result])
 
 
+def test_the_kernel_is_shut_down_after_each_notebook(tmp_path):
+    """Measuring every lesson in one command must not leave each lesson's kernel running with its memory
+    (nbclient keeps a kernel it was handed alive unless told otherwise); a failed run neither."""
+    import psutil
+
+    def children() -> set[int]:
+        return {child.pid for child in psutil.Process().children(recursive=True) if child.status() != "zombie"}
+
+    before = children()
+    for path in (_notebook(tmp_path / "95_ok.ipynb", "x = 1"),
+                 _notebook(tmp_path / "94_broken.ipynb", "raise ValueError('planted')")):
+        classroom.measure_notebook(path)
+        assert children() <= before, f"{path.name}: processes left running: {children() - before}"
+
+
 def test_table_fits_100_columns_and_has_a_markdown_form():
     results = [classroom.LessonResources("09_tetris", 38.2, 28.0, 700.0, 1),
                classroom.LessonResources("16_performance_and_scale", 29.0, 41.0, 950.0, 4)]

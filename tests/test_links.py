@@ -5,6 +5,7 @@ Binder alike. Links to the web (``https:``, ``mailto:``) and in-page anchors (``
 here; links that leave the repository (``../shared/...``) count as broken, since a clone does not have them.
 """
 import json
+import os
 import re
 from pathlib import Path
 
@@ -17,13 +18,14 @@ SKIP_DIRS = {".git", ".venv", ".venv-ci", "build", "dist", "node_modules", ".ipy
 
 
 def documents() -> list[Path]:
+    """The repository's markdown files and notebooks, without descending into SKIP_DIRS (a virtual environment
+    alone holds tens of thousands of files)."""
     found = []
-    for path in sorted(ROOT.rglob("*")):
-        if set(path.relative_to(ROOT).parts) & SKIP_DIRS or any(p.endswith(".egg-info") for p in path.parts):
-            continue
-        if path.suffix in (".md", ".ipynb") and path.is_file():
-            found.append(path)
-    return found
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [name for name in subfolders
+                         if name not in SKIP_DIRS and not name.endswith(".egg-info")]
+        found += [Path(folder) / name for name in files if name.endswith((".md", ".ipynb"))]
+    return sorted(found)
 
 
 def markdown_text(path: Path) -> str:

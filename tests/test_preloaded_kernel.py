@@ -131,3 +131,25 @@ def test_the_template_allows_worker_threads_for_each_openblas_library_loaded():
         libraries = {line.split()[-1] for line in maps if "openblas" in line.lower().rsplit("/", 1)[-1]}
     # pip's wheels: two copies (numpy's, scipy's); a conda environment may share one, or use MKL (none)
     assert preloaded_kernel._openblas_threads_allowed() == len(libraries) * cores
+
+
+def test_stopping_a_template_removes_its_socket_and_folder(tmp_path):
+    """No ``e3teach-kernels-*`` folder is left in the temporary folder after a run, even when the template died
+    before it could clean up; a folder that holds anything else is left alone."""
+    import socket
+    import subprocess
+
+    folder = tmp_path / "e3teach-kernels-x"
+    folder.mkdir()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(folder / "template.sock"))
+    listener.close()
+    template = object.__new__(preloaded_kernel.Template)   # a stand-in process that never cleans up itself
+    template.process, template.socket_path = subprocess.Popen(["sleep", "60"]), folder / "template.sock"
+    template.stop()
+    assert not folder.exists()
+
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not ours")
+    preloaded_kernel._remove_socket(folder / "template.sock")
+    assert (folder / "notes.txt").exists()

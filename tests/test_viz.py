@@ -113,8 +113,27 @@ def test_sh_surface_bad_lm(l, m, message):
 
 def test_sh_grid_layout():
     fig = viz.sh_grid(2, resolution=8)
-    assert sum(t.type == "surface" for t in fig.data) == 9  # and one text label each, in one scene
+    assert sum(t.type == "surface" for t in fig.data) == 1  # the 9 harmonics in one trace: one draw call
     assert [t.text[0] for t in fig.data if t.type == "scatter3d"][:2] == ["l=0, m=0<br>s", "l=1, m=-1<br>p_x"]
+    assert sum(t.type == "scatter3d" for t in fig.data) == 9                          # a label each
+
+
+def test_sh_grid_is_its_harmonics_stacked_with_their_own_colour_ranges():
+    """One surface trace, the same picture as one trace per harmonic: each part coloured by Y / max|Y| (its
+    own ±range, as sh_surface colours it), hovering its true value (customdata, read [column][row] by plotly)."""
+    grid = viz.sh_grid(2, resolution=8)
+    surface = next(t for t in grid.data if t.type == "surface")
+    x, colour, value = (np.asarray(a, dtype=float)
+                        for a in (surface.x, surface.surfacecolor, surface.customdata))
+    assert (surface.cmin, surface.cmax) == (-1.0, 1.0) and "customdata" in surface.hovertemplate
+    parts = np.split(np.arange(len(x)), np.flatnonzero(np.isnan(x).all(axis=1)))
+    parts = [rows[np.isfinite(x[rows]).all(axis=1)] for rows in parts]
+    assert len(parts) == 9 and value.shape == colour.shape[::-1]
+    for k, (l, m) in enumerate((l, m) for l in range(3) for m in range(-l, l + 1)):
+        alone = viz.sh_surface(l, m, resolution=8).data[0]
+        true = np.asarray(alone.surfacecolor, dtype=float)
+        assert np.allclose(value.T[parts[k]], true, atol=1e-6), (l, m)
+        assert np.allclose(colour[parts[k]], true / alone.cmax, atol=1e-6), (l, m)
 
 
 def test_sphere_signal_values_and_length_check():

@@ -90,13 +90,16 @@ def test_side_by_side_and_sh_grid_use_one_webgl_scene():
     grid = viz.sh_grid(2, resolution=8)
     scenes = {t.scene or "scene" for t in grid.data if t.type in ("surface", "scatter3d")}
     assert scenes == {"scene"}
-    assert sum(t.type == "surface" for t in grid.data) == 9
+    surface, = (t for t in grid.data if t.type == "surface")           # the 9 harmonics, one trace
     labels = [t.text[0] for t in grid.data if t.type == "scatter3d"]
     assert "l=1, m=0<br>p_y" in labels
-    # surfaces do not overlap: their boxes are disjoint in x or y
-    boxes = [(np.nanmin(np.stack([viz._values(t.x).ravel(), viz._values(t.y).ravel()]), 1),
-              np.nanmax(np.stack([viz._values(t.x).ravel(), viz._values(t.y).ravel()]), 1))
-             for t in grid.data if t.type == "surface"]
+    # the harmonics do not overlap: their boxes are disjoint in x or y (parts: rows between rows of NaN)
+    x, y = viz._values(surface.x), viz._values(surface.y)
+    gaps = np.flatnonzero(np.isnan(x).all(axis=1))
+    parts = [rows for rows in np.split(np.arange(len(x)), gaps) if np.isfinite(x[rows]).any()]
+    assert len(parts) == 9
+    boxes = [(np.nanmin(np.stack([x[rows].ravel(), y[rows].ravel()]), 1),
+              np.nanmax(np.stack([x[rows].ravel(), y[rows].ravel()]), 1)) for rows in parts]
     for i in range(len(boxes)):
         for j in range(i):
             (lo1, hi1), (lo2, hi2) = boxes[i], boxes[j]
