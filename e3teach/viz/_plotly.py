@@ -256,7 +256,8 @@ def _one_surface(fig: go.Figure) -> go.Figure:
     surfaces = [trace for trace in fig.data if trace.type == "surface"]
     shapes = {_values(trace.z).shape for trace in surfaces}
     symmetric = all(trace.cmax and trace.cmin == -trace.cmax for trace in surfaces)
-    if len(surfaces) < 2 or len(shapes) != 1 or not symmetric:
+    one_scale = len({str(trace.colorscale) for trace in surfaces}) == 1
+    if len(surfaces) < 2 or len(shapes) != 1 or not symmetric or not one_scale:
         return fig
     (rows, columns), = shapes
     gap = np.full((1, columns), np.nan)
@@ -267,10 +268,10 @@ def _one_surface(fig: go.Figure) -> go.Figure:
 
     values = [_values(trace.surfacecolor) for trace in surfaces]
     merged = surfaces[0]
-    hover = (merged.hovertemplate or "f=%{surfacecolor:.3f}").replace("surfacecolor", "customdata")
     merged.update({key: stack([_values(trace[key]) for trace in surfaces]) for key in "xyz"},
                   surfacecolor=stack([v / trace.cmax for v, trace in zip(values, surfaces)]),
-                  customdata=stack(values).T, cmin=-1.0, cmax=1.0, name=None, hovertemplate=hover)
+                  customdata=stack(values).T, cmin=-1.0, cmax=1.0, name=None,
+                  hovertemplate="f=%{customdata:.3f}<extra></extra>")
     fig.data = [trace for trace in fig.data if trace.type != "surface" or trace is merged]
     return fig
 
