@@ -587,8 +587,11 @@ def move_slider_and_wait(page, widget_output, timeout_s: float = 90.0) -> dict:
     while time.monotonic() < deadline:
         current = widget_output.locator(".js-plotly-plot").first
         if current.count() and current.evaluate("(gd) => !!gd.querySelector('.main-svg')"):
-            new_element = not current.evaluate("(gd) => !!gd.__e3before")
-            after = figure_signature(current)
+            # one element for both reads: a locator resolves anew on each call, and the widget may swap the
+            # figure in between (seen once under load: "new" read on the old figure, the change on the new)
+            handle = current.element_handle()
+            new_element = not handle.evaluate("(gd) => !!gd.__e3before")
+            after = figure_signature(handle)
             if after != before:
                 wait_for_fast_frames(page)
                 break
