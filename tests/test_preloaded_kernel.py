@@ -20,7 +20,8 @@ def run(kernel, code: str, timeout: float = 30) -> tuple[str, dict]:
         if message["msg_type"] == "stream":
             printed.append(message["content"]["text"])
 
-    reply = kernel.kc.execute_interactive(code, timeout=timeout, output_hook=keep_printed, allow_stdin=False)
+    reply = kernel.kc.execute_interactive(code, timeout=timeout, output_hook=keep_printed, allow_stdin=False,
+                                          stop_on_error=False)      # as nbval sends cells
     return "".join(printed), reply["content"]
 
 
@@ -77,15 +78,18 @@ def test_the_kernel_is_forked_with_warm_imports_and_a_fresh_namespace(kernel, tm
 
 
 def test_an_interrupt_reaches_the_forked_kernel(kernel):
-    msg_id = kernel.kc.execute("import time\ntime.sleep(60)")
+    # stop_on_error=False, as nbval sends every cell: after an error ipykernel 7 aborts the requests that
+    # reach it until its shell thread has handled a message it posts to itself, so under load the next
+    # request could be answered 'aborted' (it was once in CI, and at once here with both cores busy)
+    msg_id = kernel.kc.execute("import time\ntime.sleep(60)", stop_on_error=False)
     time.sleep(1)
     started = time.monotonic()
     kernel.km.interrupt_kernel()
     while (reply := kernel.kc.get_shell_msg(timeout=20))["parent_header"].get("msg_id") != msg_id:
         pass
     assert reply["content"]["ename"] == "KeyboardInterrupt" and time.monotonic() - started < 10
-    printed, _reply = run(kernel, "print(6 * 7)")          # and the kernel goes on
-    assert printed.strip() == "42"
+    printed, reply = run(kernel, "print(6 * 7)")           # and the kernel goes on
+    assert (printed.strip(), reply["status"]) == ("42", "ok"), reply
 
 
 def test_killing_the_launcher_kills_the_kernel_and_its_children(kernel):
