@@ -28,7 +28,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from .viz import f32, style_layout, style_scene, to_numpy, add_arrows, style_3d_axes
+from .viz import f32, style_layout, style_scene, surface_hover, to_numpy, add_arrows, style_3d_axes
 from .widgets import AngleControlled, StaticTwin, angles_text, show_in_output, angle_controls, rotation_matrix
 
 __all__ = ["rotate_tensor", "trace_part", "antisymmetric_part", "symmetric_traceless", "antisymmetric_vector",
@@ -165,7 +165,7 @@ def ellipsoid(T: Any, *, center: Sequence[float] = (0.0, 0.0, 0.0), resolution: 
         x=f32(xyz[..., 0]), y=f32(xyz[..., 1]), z=f32(xyz[..., 2]), surfacecolor=f32(values),
         colorscale="RdBu_r", cmin=-vmax, cmax=vmax, cmid=0.0, showscale=showscale, opacity=opacity,
         colorbar=dict(thickness=12, len=0.6, title=dict(text="nᵀTn")), name=name or "tensor",
-        hovertemplate="nᵀTn=%{surfacecolor:.3f}<extra></extra>"))
+        **surface_hover(values, "nᵀTn")))
     if axes:
         c = np.asarray(center, dtype=np.float64).reshape(1, 3)
         semi = (eigvecs * np.abs(eigvals)).T  # rows: |lambda_k| v_k

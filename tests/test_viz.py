@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from e3nn import o3  # noqa: E402
 
+import e3teach.tensors  # noqa: E402
 from e3teach import viz  # noqa: E402
 
 
@@ -134,6 +135,22 @@ def test_sh_grid_is_its_harmonics_stacked_with_their_own_colour_ranges():
         true = np.asarray(alone.surfacecolor, dtype=float)
         assert np.allclose(value.T[parts[k]], true, atol=1e-6), (l, m)
         assert np.allclose(colour[parts[k]], true / alone.cmax, atol=1e-6), (l, m)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: viz.sh_surface(2, 1, resolution=6),
+    lambda: viz.sphere_signal(torch.arange(9.0) - 4, resolution=6),
+    lambda: viz.point_cloud_with_signal(torch.eye(3), 2, resolution=6),
+    lambda: e3teach.tensors.ellipsoid(torch.diag(torch.tensor([1.0, -0.5, 2.0])), resolution=6),
+], ids=["sh_surface", "sphere_signal", "point_cloud_with_signal", "ellipsoid"])
+def test_every_surface_hovers_its_colour_value(make):
+    """Plotly's surface hover cannot read ``surfacecolor`` (it showed 'f=-'): the values go as customdata,
+    which it reads [column][row], so customdata is surfacecolor transposed."""
+    surfaces = [t for t in make().data if t.type == "surface"]
+    assert surfaces
+    for surface in surfaces:
+        assert "%{customdata:.3f}" in surface.hovertemplate and "surfacecolor" not in surface.hovertemplate
+        assert np.array_equal(np.asarray(surface.customdata).T, np.asarray(surface.surfacecolor))
 
 
 def test_sphere_signal_values_and_length_check():

@@ -24,7 +24,7 @@ One reader per module:
 * ``_display.py``: :func:`show` (with :func:`caption_html`) and :func:`mimebundle`.
 """
 from ._common import (ARROW_COLOR, LAYOUT, PALETTE, TWIN_DPI, TWIN_SIZE, ArrayLike, as_points,  # noqa: F401
-                      f32, style_layout, style_scene, to_numpy, _values, style)
+                      f32, style_layout, style_scene, surface_hover, to_numpy, _values, style)
 from ._display import CAPTION_KEY, caption_html, mimebundle, picture_html, png_bytes, show
 from ._mpl import (MPL_RC, mpl_arrows, figure_problems, heatmap, irreps_blocks, log_axis, plot_curves,  # noqa: F401
                    static_point_cloud, style_3d_axes, subplots)

@@ -41,6 +41,15 @@ def f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def surface_hover(values: np.ndarray, label: str = "f") -> dict:
+    """A surface trace's hover settings that show its colour value as ``label=value``.
+
+    Plotly's surface hover cannot read ``surfacecolor`` in a template (it shows ``f=-``), so the values go to
+    ``customdata``, transposed: a surface's hover reads it ``[column][row]``.
+    """
+    return dict(customdata=f32(np.asarray(values)).T, hovertemplate=f"{label}=%{{customdata:.3f}}<extra></extra>")
+
+
 def _check_normalization(normalization: str) -> None:
     if normalization not in _NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {_NORMALIZATIONS}, got {normalization!r}")

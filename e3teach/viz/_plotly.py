@@ -13,7 +13,7 @@ from e3nn import o3
 from ._common import (
     ARROW_COLOR, ArrayLike, PALETTE, TWIN_SIZE, as_points, _bond_pairs, _check_lm,
     _check_normalization, _check_resolution, _count_clouds, f32, _points_of, _segments,
-    style_layout, style_scene, to_numpy, _values, style,
+    style_layout, style_scene, surface_hover, to_numpy, _values, style,
 )
 
 
@@ -180,7 +180,7 @@ def _surface_trace(
     return go.Surface(
         x=f32(xyz[..., 0]), y=f32(xyz[..., 1]), z=f32(xyz[..., 2]), surfacecolor=f32(values),
         colorscale="RdBu_r", cmin=-vmax, cmax=vmax, cmid=0.0, showscale=showscale, opacity=opacity,
-        colorbar=dict(thickness=12, len=0.6), name=name, hovertemplate="f=%{surfacecolor:.3f}<extra></extra>",
+        colorbar=dict(thickness=12, len=0.6), name=name, **surface_hover(values),
     )
 
 
@@ -248,10 +248,10 @@ def _one_surface(fig: go.Figure) -> go.Figure:
 
     The parts are stacked along the first grid axis with a row of NaN points between them (a quad with a NaN
     corner is not drawn). Each part's colour values are divided by its own ``cmax``, so that one range, ±1,
-    colours every part as before; its true values go to ``customdata`` for the hover (transposed: plotly's
-    surface hover reads it ``[column][row]``). The picture is the same, but the browser makes one draw call per
-    frame instead of one per part: with software WebGL (Chromium's SwiftShader, used where there is no working
-    GPU, as on CI) a frame of the 16 harmonics of l ≤ 3 costs about a quarter of the CPU time it did.
+    colours every part as before; the hover shows the true values (:func:`surface_hover`). The picture is the
+    same, but the browser makes one draw call per frame instead of one per part: with software WebGL
+    (Chromium's SwiftShader, used where there is no working GPU, as on CI) a frame of the 16 harmonics of
+    l ≤ 3 costs about a quarter of the CPU time it did.
     """
     surfaces = [trace for trace in fig.data if trace.type == "surface"]
     shapes = {_values(trace.z).shape for trace in surfaces}
@@ -270,8 +270,7 @@ def _one_surface(fig: go.Figure) -> go.Figure:
     merged = surfaces[0]
     merged.update({key: stack([_values(trace[key]) for trace in surfaces]) for key in "xyz"},
                   surfacecolor=stack([v / trace.cmax for v, trace in zip(values, surfaces)]),
-                  customdata=stack(values).T, cmin=-1.0, cmax=1.0, name=None,
-                  hovertemplate="f=%{customdata:.3f}<extra></extra>")
+                  cmin=-1.0, cmax=1.0, name=None, **surface_hover(stack(values)))
     fig.data = [trace for trace in fig.data if trace.type != "surface" or trace is merged]
     return fig
 
