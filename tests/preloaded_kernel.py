@@ -163,12 +163,16 @@ def _threads() -> list[str]:
     return [open(f"/proc/self/task/{task}/comm").read().strip() for task in os.listdir("/proc/self/task")]
 
 
+def _openblas_libraries() -> set[str]:
+    """The paths of the OpenBLAS libraries this process has loaded (pip's numpy and scipy each ship one)."""
+    with open("/proc/self/maps") as maps:
+        return {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()}
+
+
 def _openblas_threads_allowed() -> int:
     """At most ``cores - 1`` worker threads per OpenBLAS library loaded (numpy's, scipy's): OpenBLAS starts them
     at load and stops them itself around ``fork`` (``pthread_atfork``), so they are safe to fork with."""
-    with open("/proc/self/maps") as maps:
-        libraries = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()}
-    return len(libraries) * max((os.cpu_count() or 1) - 1, 1)
+    return len(_openblas_libraries()) * max((os.cpu_count() or 1) - 1, 1)
 
 
 def serve(socket_path: str) -> None:
@@ -351,13 +355,18 @@ def launch(argv: list[str], wait_for_template: float = 60.0) -> None:
     sys.exit(code if code >= 0 else 128 - code)
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs: a template that died but is not yet reaped by its pytest worker (a zombie) does not."""
+def _process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` in ``/proc`` (``R``, ``S``, ``Z`` for a zombie...), or None when it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return stat.read().rsplit(")", 1)[1].split()[0]     # the name, in brackets, may hold spaces
     except FileNotFoundError:
-        return False
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a template that died but is not yet reaped by its pytest worker (a zombie) does not."""
+    return _process_state(pid) not in (None, "Z")
 
 
 if __name__ == "__main__":

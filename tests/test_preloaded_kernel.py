@@ -119,7 +119,7 @@ def test_a_dead_template_not_yet_reaped_counts_as_dead():
 
     child = subprocess.Popen(["true"])
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+    while time.monotonic() < deadline and preloaded_kernel._process_state(child.pid) != "Z":
         time.sleep(0.05)
     assert not preloaded_kernel._alive(child.pid)
     child.wait()
@@ -127,14 +127,19 @@ def test_a_dead_template_not_yet_reaped_counts_as_dead():
 
 
 def test_the_template_allows_worker_threads_for_each_openblas_library_loaded():
-    import numpy  # noqa: F401 - loads numpy's OpenBLAS
-    import scipy.linalg  # noqa: F401 - and scipy's own
+    from pathlib import Path
 
-    cores = max((os.cpu_count() or 1) - 1, 1)
-    with open("/proc/self/maps") as maps:
-        libraries = {line.split()[-1] for line in maps if "openblas" in line.lower().rsplit("/", 1)[-1]}
-    # pip's wheels: two copies (numpy's, scipy's); a conda environment may share one, or use MKL (none)
-    assert preloaded_kernel._openblas_threads_allowed() == len(libraries) * cores
+    import numpy
+    import scipy
+    import scipy.linalg  # noqa: F401 - loads scipy's OpenBLAS
+
+    # pip's wheels ship a copy each, in numpy.libs and scipy.libs; a conda environment may share one, or use
+    # MKL (then none is shipped and none need be found)
+    shipped = {str(path.resolve()) for package in (numpy, scipy)
+               for path in Path(package.__file__).parents[1].glob(f"{package.__name__}.libs/*openblas*")}
+    loaded = preloaded_kernel._openblas_libraries()
+    assert shipped <= {str(Path(path).resolve()) for path in loaded}
+    assert preloaded_kernel._openblas_threads_allowed() == len(loaded) * max((os.cpu_count() or 1) - 1, 1)
 
 
 def test_stopping_a_template_removes_its_socket_and_folder(tmp_path):

@@ -119,16 +119,21 @@ def test_sh_grid_layout():
     assert sum(t.type == "scatter3d" for t in fig.data) == 9                          # a label each
 
 
+def stacked_parts(surface) -> list[np.ndarray]:
+    """The row indices of each part of a surface stacked by ``_one_surface`` (parts between rows of NaN)."""
+    x = viz._values(surface.x)
+    gaps = np.flatnonzero(np.isnan(x).all(axis=1))
+    return [rows[np.isfinite(x[rows]).all(axis=1)] for rows in np.split(np.arange(len(x)), gaps)]
+
+
 def test_sh_grid_is_its_harmonics_stacked_with_their_own_colour_ranges():
     """One surface trace, the same picture as one trace per harmonic: each part coloured by Y / max|Y| (its
     own ±range, as sh_surface colours it), hovering its true value (customdata, read [column][row] by plotly)."""
     grid = viz.sh_grid(2, resolution=8)
     surface = next(t for t in grid.data if t.type == "surface")
-    x, colour, value = (np.asarray(a, dtype=float)
-                        for a in (surface.x, surface.surfacecolor, surface.customdata))
+    colour, value = (np.asarray(a, dtype=float) for a in (surface.surfacecolor, surface.customdata))
     assert (surface.cmin, surface.cmax) == (-1.0, 1.0) and "customdata" in surface.hovertemplate
-    parts = np.split(np.arange(len(x)), np.flatnonzero(np.isnan(x).all(axis=1)))
-    parts = [rows[np.isfinite(x[rows]).all(axis=1)] for rows in parts]
+    parts = stacked_parts(surface)
     assert len(parts) == 9 and value.shape == colour.shape[::-1]
     for k, (l, m) in enumerate((l, m) for l in range(3) for m in range(-l, l + 1)):
         alone = viz.sh_surface(l, m, resolution=8).data[0]

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from e3teach import viz, widgets
+from test_viz import stacked_parts
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -95,8 +96,7 @@ def test_side_by_side_and_sh_grid_use_one_webgl_scene():
     assert "l=1, m=0<br>p_y" in labels
     # the harmonics do not overlap: their boxes are disjoint in x or y (parts: rows between rows of NaN)
     x, y = viz._values(surface.x), viz._values(surface.y)
-    gaps = np.flatnonzero(np.isnan(x).all(axis=1))
-    parts = [rows for rows in np.split(np.arange(len(x)), gaps) if np.isfinite(x[rows]).any()]
+    parts = stacked_parts(surface)
     assert len(parts) == 9
     boxes = [(np.nanmin(np.stack([x[rows].ravel(), y[rows].ravel()]), 1),
               np.nanmax(np.stack([x[rows].ravel(), y[rows].ravel()]), 1)) for rows in parts]

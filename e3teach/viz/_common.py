@@ -47,7 +47,7 @@ def surface_hover(values: np.ndarray, label: str = "f") -> dict:
     Plotly's surface hover cannot read ``surfacecolor`` in a template (it shows ``f=-``), so the values go to
     ``customdata``, transposed: a surface's hover reads it ``[column][row]``.
     """
-    return dict(customdata=f32(np.asarray(values)).T, hovertemplate=f"{label}=%{{customdata:.3f}}<extra></extra>")
+    return dict(customdata=f32(values).T, hovertemplate=f"{label}=%{{customdata:.3f}}<extra></extra>")
 
 
 def _check_normalization(normalization: str) -> None:
